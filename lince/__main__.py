@@ -1,0 +1,3 @@
+from lince.cli import main
+
+main()

@@ -1,0 +1,73 @@
+"""The ``lince`` command line: one click group, commands loaded on demand.
+
+Each command lives in its own module and is imported only when it runs, so
+``lince run`` and ``lince classify`` never import TensorFlow and start fast.
+"""
+
+import importlib
+import logging
+import sys
+
+import click
+
+from lince._version import __version__
+from lince.i18n import _, setup_language
+from lince.runtime.errors import LinceError
+
+# Help texts are translated when the decorators run, so the language is set
+# up before any command is defined.
+setup_language()
+
+# Command name -> "module:attribute". Later commands are added here.
+COMMANDS = {
+    "classify": "lince.cli.classify:classify",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when the command is used."""
+
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except LinceError as error:
+            # Bad input: one line that says what to do, no traceback.
+            raise click.ClickException(str(error)) from None
+        except KeyboardInterrupt:
+            click.echo(_("Interrupted."), err=True)
+            sys.exit(130)
+
+
+def configure_logging(verbosity: int) -> None:
+    """Send lince's log records to stderr; -v shows INFO, -vv shows DEBUG."""
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if verbosity < 2:
+        for noisy in ("tensorflow", "absl", "h5py", "matplotlib", "PIL"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=_("lince: image classifiers from your photos to your robot's camera."),
+)
+@click.version_option(__version__, "--version", prog_name="lince", help=_("Show the version and exit."))
+@click.option("-v", "--verbose", count=True, help=_("Show more detail: -v for progress, -vv for debugging."))
+def cli(verbose):
+    configure_logging(verbose)
+
+
+def main() -> None:
+    """Entry point of the ``lince`` console script."""
+    cli(prog_name="lince")
