@@ -21,6 +21,8 @@ PARTS = {
     "lince": "lince",
     "lince.cli": "lince/cli",
     "lince.runtime": "runtime",
+    "lince.runtime.sources": "runtime/sources",
+    "lince.runtime.outputs": "runtime/outputs",
     "lince.export": "export",
     "lince.calibration": "calibration",
     "lince.models": "models",
@@ -52,6 +54,8 @@ RUNTIME_REQUIRES = [
     "tqdm>=4.66,<5",
     f"ai-edge-litert>=2.3,<2.4; {LITERT_PLATFORMS}",
     f"tflite-runtime==2.14.0; {ARMV7}",
+    "paho-mqtt>=2.1,<3",
+    "pyserial>=3.5,<4",
 ]
 
 EXTRAS = {

@@ -34,6 +34,10 @@ def atomic_path(path):
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(handle)
     temporary = Path(temporary)
+    # mkstemp creates the file private (0600); give it the mode of an ordinary new file.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
     try:
         yield temporary
         with open(temporary, "rb+") as file:

@@ -127,7 +127,8 @@ class Classifier:
 
         self.labels, self._label_offset = self._resolve_labels(labels, packed_labels)
         self._pixel_table = self._build_pixel_table(mean, std)
-        self._output_is_logits = None if self.info is None else self.info.output == "logits"
+        # None means "decide from the first output" (models without metadata).
+        self._output_is_logits = {"logits": True, "probabilities": False}.get(self.info.output) if self.info else None
 
     # -- construction helpers -------------------------------------------------
 

@@ -21,6 +21,8 @@ class FrameResult:
         stable_score: smoothed probability of ``stable_label``.
         changed: whether ``stable_label`` differs from the previous frame's.
         preprocess_ms, inference_ms: time of each step for this frame.
+        capture_ms: time the source took to deliver the frame.
+        stable_index: class index of ``stable_label``, ``None`` for unknown.
     """
 
     frame_number: int
@@ -35,6 +37,8 @@ class FrameResult:
     changed: bool = False
     preprocess_ms: float = 0.0
     inference_ms: float = 0.0
+    capture_ms: float = 0.0
+    stable_index: Optional[int] = None
 
     def to_dict(self) -> dict:
         """Return a JSON-serialisable dict (top-k as a list of objects)."""

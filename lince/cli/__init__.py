@@ -21,6 +21,7 @@ setup_language()
 # Command name -> "module:attribute". Later commands are added here.
 COMMANDS = {
     "classify": "lince.cli.classify:classify",
+    "export": "lince.cli.export:export",
 }
 
 

@@ -1,0 +1,95 @@
+"""``lince export``: Keras model → ``.tflite`` with preprocessing and labels inside."""
+
+from pathlib import Path
+
+import click
+
+from lince.i18n import _
+
+
+def _floats(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return [float(part) for part in value.split(",")]
+    except ValueError:
+        raise click.BadParameter(_("give a number or three comma-separated numbers (R,G,B)")) from None
+
+
+@click.command(help=_("Export a Keras MODEL (.keras, .h5 or SavedModel folder) to TFLite. The exported model "
+                      "takes raw RGB pixels: the normalisation, labels and resize settings travel inside it."))
+@click.argument("model", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help=_("The .tflite file to write."))
+@click.option("--int8", "int8", is_flag=True,
+              help=_("Full-integer quantization: int8 weights and activations, calibrated on --calibration images."))
+@click.option("--input-type", type=click.Choice(["uint8", "int8"]), default="uint8", show_default=True,
+              help=_("Type of the int8 model's input and output tensors."))
+@click.option("--calibration", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help=_("Folder of representative images (searched recursively) for int8 calibration."))
+@click.option("--calibration-count", type=click.IntRange(1, 1000), default=200, show_default=True,
+              help=_("Maximum number of calibration images, sampled evenly across subfolders."))
+@click.option("--eval", "eval_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help=_("Folder of images to compare the exported model with the source model on "
+                     "(default: the calibration images)."))
+@click.option("--labels", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help=_("Label file, one class name per line, in output order."))
+@click.option("--mean", callback=_floats, help=_("Mean subtracted from pixels, one value or R,G,B."))
+@click.option("--std", callback=_floats, help=_("Standard deviation pixels are divided by, one value or R,G,B."))
+@click.option("--preprocess", "preset", help=_("Named normalisation instead of --mean/--std: raw, tf, lite, "
+                                                "unit, caffe or torch."))
+@click.option("--crop", type=click.Choice(["none", "center"]),
+              help=_("How frames are cropped before resizing: none (whole frame) or center."))
+@click.option("--crop-fraction", type=click.FloatRange(0.01, 1.0),
+              help=_("Side of the centre crop relative to the frame's shorter side (e.g. 0.875)."))
+@click.option("--size", type=click.IntRange(8, 4096),
+              help=_("Input size in pixels, for models that accept any size."))
+@click.option("--overwrite", is_flag=True, help=_("Replace OUTPUT if it exists."))
+@click.option("--unsafe-load", is_flag=True,
+              help=_("Run Python code stored in Lambda layers while loading. Dangerous: a model file from "
+                     "someone else can then run any code on this machine."))
+def export(model, output, int8, input_type, calibration, calibration_count, eval_dir, labels, mean, std, preset,
+           crop, crop_fraction, size, overwrite, unsafe_load):
+    normalization = _normalization(mean, std, preset)
+    try:
+        from lince.export import ExportConfig, export_model
+    except ImportError as error:
+        raise click.ClickException(_("export needs TensorFlow: pip install 'lince[export]' ({reason})").format(
+            reason=error)) from None
+
+    config = ExportConfig(
+        model_path=model, output_path=output, quantization="int8" if int8 else "float32", io_type=input_type,
+        calibration_dir=calibration, calibration_count=calibration_count, eval_dir=eval_dir, labels_path=labels,
+        normalization=normalization, crop=crop, crop_fraction=crop_fraction,
+        image_size=(size, size) if size else None, overwrite=overwrite, unsafe_load=unsafe_load)
+    result = export_model(config)
+    _print_summary(result)
+
+
+def _normalization(mean, std, preset):
+    from lince.models.preprocessing import custom_normalization, get_preset
+
+    if preset and (mean or std):
+        raise click.UsageError(_("give either --preprocess or --mean/--std, not both"))
+    if preset:
+        return get_preset(preset)
+    if mean is not None or std is not None:
+        if mean is None or std is None:
+            raise click.UsageError(_("--mean and --std go together"))
+        return custom_normalization(mean, std)
+    return None
+
+
+def _print_summary(result):
+    click.echo(_("Wrote {path} ({mode}, {size:.2f} MB, {labels} labels) in {seconds:.1f} s").format(
+        path=result.path, mode=result.quantization, size=result.size_bytes / 1e6, labels=len(result.labels),
+        seconds=result.timings.get("total_s", 0.0)))
+    if result.calibration is not None:
+        click.echo(_("Calibrated on {count} images ({skipped} skipped)").format(
+            count=len(result.calibration.images), skipped=len(result.calibration.skipped)))
+    comparison = result.comparison
+    if comparison is not None:
+        click.echo(_("Check against the source model on {count} images: top-1 agreement {agreement:.1%}, "
+                     "mean |Δp| {difference:.4f}").format(
+            count=comparison.images, agreement=comparison.top1_agreement,
+            difference=comparison.mean_abs_difference))

@@ -1,0 +1,285 @@
+"""The capture thread: reads a source and hands over only the newest frame.
+
+A camera keeps producing frames whether or not the model keeps up. If the
+loop read them in order it would classify ever older frames; instead a
+thread reads the camera continuously and keeps only the newest one, so each
+inference starts on a fresh frame. Files read with ``realtime=False`` are the
+exception: every frame is handed over, in order.
+
+The same thread recovers a live source: one that stops delivering, delivers
+the same image again and again (frozen) or raises is closed and reopened
+with exponential backoff; after ``max_reopen`` failed attempts in a row the
+capture ends with a :class:`SourceError`.
+"""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from lince.runtime.errors import SourceError, _
+from lince.runtime.sources.base import FrameSource
+
+logger = logging.getLogger(__name__)
+
+# Sampling step of the freeze check: comparing every 16th pixel of two frames
+# costs microseconds and still differs between real frames, because sensor noise
+# changes nearly every pixel.
+_FREEZE_STEP = 16
+# Wait between reads that return nothing, so a failing source never spins the CPU.
+_FAILED_READ_PAUSE = 0.02
+# Waits on the hand-over slot are sliced so that stop requests are seen quickly.
+_WAIT_SLICE = 0.1
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One captured frame.
+
+    Attributes:
+        image: ``(H, W, 3)`` uint8 BGR pixels.
+        number: index of the frame in its source, from 0 (a video file's frame number).
+        capture_time: when the read returned, seconds since the epoch.
+        capture_monotonic: the same instant on :func:`time.monotonic`, to measure age.
+        read_ms: time the source took to deliver the frame, in ms.
+    """
+
+    image: np.ndarray
+    number: int
+    capture_time: float
+    capture_monotonic: float
+    read_ms: float
+
+
+@dataclass(frozen=True)
+class RecoverySettings:
+    """How the capture thread detects and recovers from a faulty live source.
+
+    Attributes:
+        stall_timeout: seconds without a new frame (no frame at all, or the
+            same image again) after which a live source is reopened; 0 turns
+            the freeze check off and keeps only the failed-read check.
+        max_reopen: failed recoveries in a row before the capture gives up.
+        backoff_initial: wait before the first reopen attempt, in seconds;
+            it doubles with each failed attempt.
+        backoff_max: longest wait between attempts, in seconds.
+        hang_timeout: seconds a single read may block before the consumer
+            gives up on the source.
+    """
+
+    stall_timeout: float = 2.0
+    max_reopen: int = 5
+    backoff_initial: float = 0.5
+    backoff_max: float = 8.0
+    hang_timeout: float = 30.0
+
+
+class CaptureThread:
+    """Reads ``source`` in a background thread; :meth:`next_frame` returns frames.
+
+    Args:
+        source: an opened :class:`FrameSource`; this object closes it.
+        realtime: for a file, play it at its own frame rate and keep only the
+            newest frame, as a camera would; otherwise hand over every frame.
+            Live sources are always real time.
+        recovery: fault detection and reopen settings.
+    """
+
+    def __init__(self, source: FrameSource, realtime: bool = True,
+                 recovery: RecoverySettings = RecoverySettings()):
+        self.source = source
+        self.recovery = recovery
+        self.keep_newest = source.live or realtime
+        self._pace = realtime and not source.live
+        self._condition = threading.Condition()
+        self._stop = threading.Event()
+        self._pending: Optional[Frame] = None
+        self._finished = False
+        self._error: Optional[SourceError] = None
+        self._read_started: Optional[float] = None
+        self._previous_sample: Optional[np.ndarray] = None
+        self._fresh = False
+        self._thread = threading.Thread(target=self._run, name="lince-capture", daemon=True)
+        self.frames_read = 0
+        self.frames_dropped = 0
+        self.reopen_count = 0
+        self.latest_number = -1
+
+    def start(self) -> "CaptureThread":
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the thread to end and wait up to ``timeout`` seconds for it."""
+        self._stop.set()
+        with self._condition:
+            self._condition.notify_all()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                # Limitation: a driver read that never returns keeps its daemon
+                # thread (and the device) until the process exits.
+                logger.warning("The capture thread of %s did not stop within %.0f s", self.source.description, timeout)
+
+    # -- consumer side ------------------------------------------------------
+
+    def next_frame(self, stop: Optional[threading.Event] = None, deadline: Optional[float] = None) -> Optional[Frame]:
+        """Wait for a frame not handed over before and return it.
+
+        Returns ``None`` when the source has ended, ``stop`` is set or the
+        :func:`time.monotonic` ``deadline`` has passed.
+
+        Raises:
+            SourceError: the source failed for good, or a read blocked longer
+                than ``hang_timeout``.
+        """
+        with self._condition:
+            while True:
+                if self._pending is not None:
+                    frame, self._pending = self._pending, None
+                    self._condition.notify_all()
+                    return frame
+                if self._error is not None:
+                    raise self._error
+                if self._finished or (stop is not None and stop.is_set()):
+                    return None
+                if deadline is not None and time.monotonic() >= deadline:
+                    return None
+                self._check_hang()
+                self._condition.wait(_WAIT_SLICE)
+
+    def _check_hang(self) -> None:
+        started = self._read_started
+        if started is not None and time.monotonic() - started > self.recovery.hang_timeout:
+            raise SourceError(_("{source}: a read has blocked for more than {seconds:.0f} s; giving up on the source")
+                              .format(source=self.source.description, seconds=self.recovery.hang_timeout))
+
+    # -- capture thread -----------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._capture_with_recovery()
+        except SourceError as error:
+            logger.debug("Capture ended: %s", error)
+            with self._condition:
+                self._error = error
+        except Exception as error:  # report any driver failure to the consumer instead of dying silently
+            logger.exception("Capture thread failed")
+            with self._condition:
+                self._error = SourceError(_("{source}: capture failed ({reason})").format(
+                    source=self.source.description, reason=error))
+        finally:
+            self.source.close()
+            with self._condition:
+                self._finished = True
+                self._condition.notify_all()
+
+    def _capture_with_recovery(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            self._fresh = False
+            fault = self._read_until_fault()
+            if fault is None:
+                return
+            if self._fresh:
+                # The source worked again since the last fault: a new count starts.
+                failures = 0
+            logger.warning("%s: %s; reopening it", self.source.description, fault)
+            self.source.close()
+            failures = self._reopen(failures)
+            if failures < 0:
+                return
+
+    def _reopen(self, failures: int) -> int:
+        """Reopen the source with backoff; return the failure count, or -1 if stopped."""
+        last_error = ""
+        while True:
+            if failures >= self.recovery.max_reopen:
+                raise SourceError(_("{source}: lost, and {count} attempts to reopen it failed ({reason}); "
+                                    "check the camera and its cable, then start again")
+                                  .format(source=self.source.description, count=failures,
+                                          reason=last_error or _("no new frames")))
+            delay = min(self.recovery.backoff_max, self.recovery.backoff_initial * 2 ** failures)
+            failures += 1
+            if self._stop.wait(delay):
+                return -1
+            try:
+                self.source.open()
+            except SourceError as error:
+                last_error = str(error)
+                logger.warning("Reopen attempt %d of %s failed: %s", failures, self.source.description, error)
+                continue
+            self.reopen_count += 1
+            logger.warning("Reopened %s (attempt %d)", self.source.description, failures)
+            return failures
+
+    def _read_until_fault(self) -> Optional[str]:
+        """Read and hand over frames; return why a live source must be reopened, or None at the end."""
+        live = self.source.live
+        check_freeze = live and self.recovery.stall_timeout > 0
+        stall_timeout = self.recovery.stall_timeout if self.recovery.stall_timeout > 0 else 10.0
+        last_fresh = time.monotonic()
+        started = time.monotonic()
+        first_number = self.frames_read
+        fps = self.source.fps or 30.0
+
+        while not self._stop.is_set():
+            image, read_ms = self._timed_read()
+            now = time.monotonic()
+            if image is None:
+                if not live:
+                    return None
+                if now - last_fresh > stall_timeout:
+                    return _("no frame for {seconds:.1f} s").format(seconds=now - last_fresh)
+                self._stop.wait(_FAILED_READ_PAUSE)
+                continue
+
+            number = self.frames_read
+            self.frames_read += 1
+            if check_freeze:
+                # Kept across reopens, so a camera that comes back frozen on
+                # the same image is not mistaken for a recovered one.
+                sample = image[::_FREEZE_STEP, ::_FREEZE_STEP]
+                if self._previous_sample is not None and np.array_equal(sample, self._previous_sample):
+                    if now - last_fresh > stall_timeout:
+                        return _("the same image for {seconds:.1f} s (frozen)").format(seconds=now - last_fresh)
+                    continue
+                self._previous_sample = sample.copy()
+            last_fresh = now
+            self._fresh = True
+
+            if self._pace:
+                # A file stands in for a camera: frame n is due n/fps after the start.
+                due = started + (number - first_number) / fps
+                if due > now and self._stop.wait(due - now):
+                    return None
+            self._hand_over(Frame(image, number, time.time(), time.monotonic(), read_ms))
+        return None
+
+    def _timed_read(self):
+        start = time.perf_counter()
+        self._read_started = time.monotonic()
+        try:
+            image = self.source.read()
+        except (SourceError, OSError, RuntimeError, ValueError) as error:
+            logger.warning("%s: read failed: %s", self.source.description, error)
+            image = None
+        finally:
+            self._read_started = None
+        return image, (time.perf_counter() - start) * 1000.0
+
+    def _hand_over(self, frame: Frame) -> None:
+        with self._condition:
+            if self.keep_newest:
+                if self._pending is not None:
+                    self.frames_dropped += 1
+            else:
+                # Every frame counts: wait until the consumer took the previous one.
+                while self._pending is not None and not self._stop.is_set():
+                    self._condition.wait(_WAIT_SLICE)
+            self._pending = frame
+            self.latest_number = frame.number
+            self._condition.notify_all()

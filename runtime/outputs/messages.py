@@ -1,0 +1,96 @@
+"""What the outputs send: a FrameResult as JSON, or as one short text line."""
+
+import json
+import math
+from string import Formatter
+from typing import Any, Dict
+
+from lince.runtime.errors import LinceError, _
+from lince.runtime.results import FrameResult
+
+# Fields of the line protocol that are not plain FrameResult fields.
+TEXT_FIELDS = ("label", "stable_label")
+
+
+class OutputError(LinceError):
+    """An ``--output`` specification is invalid or names an unusable channel."""
+
+
+def effective_label(result: FrameResult) -> str:
+    """Return the label a robot should act on: the stable one, else the raw top-1."""
+    return result.stable_label if result.stable_label is not None else result.label
+
+
+def result_record(result: FrameResult) -> Dict[str, Any]:
+    """Return ``result.to_dict()`` with plain Python numbers, ready for JSON.
+
+    The classifier's scores may be NumPy scalars, which ``json`` rejects, and a
+    NaN is not valid JSON, so both are converted here.
+    """
+    return _plain(result.to_dict())
+
+
+def result_json(result: FrameResult) -> str:
+    """Return one compact JSON object (no newline) for ``result``."""
+    return json.dumps(result_record(result), ensure_ascii=False, separators=(",", ":"))
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()  # NumPy scalar -> int/float/bool
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class LineFormat:
+    """A ``str.format`` template that turns a FrameResult into one text line.
+
+    The template sees every scalar FrameResult field (``label``, ``index``,
+    ``score``, ``stable_label``, ``stable_score``, ``frame_number``, ...).
+    ``stable_label`` and ``stable_score`` fall back to the raw top-1 when the
+    loop does no smoothing. Line breaks inside labels become spaces, so one
+    result is always exactly one line.
+    """
+
+    def __init__(self, template: str, end: str = "\n"):
+        self.template = template
+        self.end = end
+        self._check()
+
+    def format(self, result: FrameResult) -> str:
+        return self.template.format(**self._fields(result)) + self.end
+
+    def _fields(self, result: FrameResult) -> Dict[str, Any]:
+        fields = {key: value for key, value in result_record(result).items() if key != "top_k"}
+        if result.stable_label is None:
+            fields["stable_label"] = result.label
+            fields["stable_score"] = fields["score"]
+        for key in TEXT_FIELDS:
+            fields[key] = str(fields[key]).replace("\r", " ").replace("\n", " ")
+        return fields
+
+    def _check(self) -> None:
+        """Raise OutputError now if the template would fail on every result."""
+        sample = FrameResult(frame_number=0, capture_time=0.0, frame_age_ms=0.0,
+                             label="sample", index=0, score=0.5)
+        try:
+            names = [name for _text, name, _spec, _conv in Formatter().parse(self.template) if name is not None]
+            self.format(sample)
+        except (KeyError, IndexError, ValueError, AttributeError) as error:
+            known = ", ".join(sorted(self._fields(sample)))
+            raise OutputError(
+                _("Invalid line format {template!r}: {error}. Use fields in braces, for example "
+                  "'{{stable_label}},{{stable_score:.2f}}'; known fields: {known}.").format(
+                    template=self.template, error=error, known=known)
+            ) from None
+        if not names:
+            raise OutputError(
+                _("Invalid line format {template!r}: it uses no field, so every line would be the same. "
+                  "Use fields in braces, for example '{{stable_label}},{{stable_score:.2f}}'.").format(
+                    template=self.template)
+            )
