@@ -64,6 +64,14 @@ EXTRAS = {
         "keras>=3.10,<4",
         "matplotlib>=3.8,<4",
     ],
+    # The bench/ suite compares lince with the engines users would pick instead.
+    "bench": [
+        "onnxruntime>=1.20,<2",
+        "onnx>=1.16,<2",
+        "tf2onnx>=1.16,<2",
+        "matplotlib>=3.8,<4",
+        "psutil>=5.9,<8",
+    ],
     "test": [
         "pytest>=8,<10",
         "pillow>=10,<14",

@@ -1,4 +1,4 @@
-"""Representative data for full-integer quantization, from a folder of images.
+"""Representative data for full-integer quantization, from a folder of images or a video.
 
 The converter measures the range of every activation on these images, so
 they must look like what the camera will see and go through the runtime's
@@ -10,13 +10,15 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, List
+from typing import Iterable, Iterator, List, Optional
 
 import numpy as np
+from tqdm import tqdm
 
 from lince.runtime.errors import ImageDecodeError, LinceError, _
 from lince.runtime.image_io import is_image_path, read_image
 from lince.runtime.preprocess import Preprocessing, prepare_image
+from lince.calibration.video import VIDEO_SUFFIXES, read_video_frames
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +26,8 @@ DEFAULT_COUNT = 200
 MAX_COUNT = 1000
 # Below this many images activation ranges are noticeably less reliable.
 MIN_RECOMMENDED = 50
+# Reading fewer files than this is quick enough to need no progress bar.
+PROGRESS_MIN = 50
 
 
 @dataclass
@@ -71,21 +75,44 @@ def sample_balanced(files: List[Path], root: Path, count: int, seed: int = 0) ->
     return sorted(chosen)
 
 
-def load_calibration_images(folder, preprocessing: Preprocessing, count: int = DEFAULT_COUNT,
-                            seed: int = 0) -> CalibrationSet:
-    """Read up to ``count`` images below ``folder`` and prepare them for the model.
+def load_calibration_images(source, preprocessing: Preprocessing, count: int = DEFAULT_COUNT,
+                            seed: int = 0, exclude: Iterable[Path] = ()) -> CalibrationSet:
+    """Read up to ``count`` images from a folder (recursive) or a video file and prepare them.
+
+    Files in ``exclude`` are not chosen (used to hold out evaluation images).
+    Unreadable files are skipped with one warning each and listed in
+    ``CalibrationSet.skipped``.
 
     Raises:
-        LinceError: the folder is missing or holds no decodable image.
+        LinceError: the source is missing, or holds no decodable image.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise LinceError(_("calibration folder {path} not found").format(path=folder))
-    count = min(count, MAX_COUNT)
-    candidates = list_images(folder)
-    chosen = sample_balanced(candidates, folder, count, seed)
+    source = Path(source)
+    count = max(1, min(count, MAX_COUNT))
+    if source.is_file() and source.suffix.lower() in VIDEO_SUFFIXES:
+        return _from_video(source, preprocessing, count)
+    if not source.is_dir():
+        raise LinceError(_("calibration source {path} not found: give a folder of images or a video file")
+                         .format(path=source))
+    excluded = {Path(path) for path in exclude}
+    candidates = [path for path in list_images(source) if path not in excluded]
+    chosen = sample_balanced(candidates, source, count, seed)
+    images, files, skipped = read_prepared_images(chosen, preprocessing)
+    if not images:
+        others = sum(1 for path in source.rglob("*") if path.is_file()) - len(candidates)
+        raise LinceError(
+            _("calibration folder {path} holds no readable images ({found} image files, {skipped} unreadable, "
+              "{others} other files); give a folder of JPEG or PNG photos from your camera").format(
+                path=source, found=len(candidates), skipped=len(skipped), others=others))
+    _warn_if_few(len(images))
+    return CalibrationSet(np.stack(images), files, skipped)
+
+
+def read_prepared_images(paths: List[Path], preprocessing: Preprocessing):
+    """Decode and prepare ``paths``; return ``(images, files, skipped)``, skipping unreadable files."""
     images, files, skipped = [], [], {}
-    for path in chosen:
+    progress = tqdm(paths, desc="calibration images", unit="img", disable=len(paths) < PROGRESS_MIN or None,
+                    leave=False)
+    for path in progress:
         try:
             frame = read_image(path)
         except ImageDecodeError as error:
@@ -94,14 +121,18 @@ def load_calibration_images(folder, preprocessing: Preprocessing, count: int = D
             continue
         images.append(prepare_image(frame, preprocessing))
         files.append(path)
+    return images, files, skipped
 
-    if not images:
-        others = sum(1 for path in folder.rglob("*") if path.is_file()) - len(candidates)
-        raise LinceError(
-            _("calibration folder {path} holds no readable images ({found} image files, {skipped} unreadable, "
-              "{others} other files); give a folder of JPEG or PNG photos from your camera").format(
-                path=folder, found=len(candidates), skipped=len(skipped), others=others))
-    if len(images) < MIN_RECOMMENDED:
-        logger.warning("Calibrating on %d images; %d or more give more reliable int8 ranges",
-                       len(images), MIN_RECOMMENDED)
-    return CalibrationSet(np.stack(images), files, skipped)
+
+def _from_video(path: Path, preprocessing: Preprocessing, count: int) -> CalibrationSet:
+    frames = read_video_frames(path, count)
+    images = [prepare_image(frame, preprocessing) for _index, frame in frames]
+    files = [Path(f"{path}#frame={index}") for index, _frame in frames]
+    _warn_if_few(len(images))
+    return CalibrationSet(np.stack(images), files, {})
+
+
+def _warn_if_few(count: int, minimum: Optional[int] = None) -> None:
+    minimum = minimum or MIN_RECOMMENDED
+    if count < minimum:
+        logger.warning("Calibrating on %d images; %d or more give more reliable int8 ranges", count, minimum)

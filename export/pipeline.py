@@ -17,7 +17,11 @@ from typing import List, Optional, Tuple
 
 from lince._version import __version__
 from lince.calibration.dataset import DEFAULT_COUNT, CalibrationSet, load_calibration_images
-from lince.export.converter import ConversionSettings, ExportError, convert
+from lince.export import diagnosis
+from lince.export.converter import CALIBRATED, ConversionSettings, ExportError, convert, normalize_mode
+from lince.export.evaluation import load_evaluation_set
+from lince.export.report import build_report, write_report
+from lince.export.tensors import check_mode, inspect_tensors
 from lince.export.graph import frozen_function, raw_pixel_function
 from lince.export.loading import load_source_model
 from lince.export.metadata_writer import ModelDescription, pack_metadata
@@ -39,11 +43,16 @@ class ExportConfig:
     Attributes:
         model_path: ``.keras``/``.h5`` file or SavedModel folder.
         output_path: the ``.tflite`` to write.
-        quantization: ``"float32"`` or ``"int8"``.
-        io_type: int8 model input/output type, ``"uint8"`` or ``"int8"``.
-        calibration_dir: images for int8 calibration (and verification).
+        quantization: ``"float32"`` (or ``"none"``), ``"float16"``,
+            ``"dynamic"``, ``"int8"`` or ``"int16x8"``.
+        io_type: int8 model input/output type, ``"uint8"``, ``"int8"`` or ``"float32"``.
+        calibration_dir: folder of images or video file for calibration.
         calibration_count: how many calibration images to use at most.
-        eval_dir: images to verify on instead of the calibration images.
+        eval_dir: folder or CSV of images to verify on; by default the
+            calibration folder's images that calibration did not use.
+        max_drop: fail when top-1 accuracy (with labels) or agreement with
+            the float model drops more than this many percentage points.
+        keep_float: int8 operations (tensor names) left in float32.
         labels_path: label file; by default the training sidecar's.
         normalization: the model's input normalisation; by default the
             training sidecar's preset, else none (the model takes 0-255).
@@ -70,6 +79,8 @@ class ExportConfig:
     image_size: Optional[Tuple[int, int]] = None
     overwrite: bool = False
     unsafe_load: bool = False
+    max_drop: Optional[float] = None
+    keep_float: Tuple[str, ...] = ()
 
 
 @dataclass
@@ -83,16 +94,20 @@ class ExportResult:
     comparison: Optional[Comparison] = None
     calibration: Optional[CalibrationSet] = None
     timings: dict = field(default_factory=dict)
+    report: Optional[dict] = None
+    report_paths: Tuple[Path, ...] = ()
 
 
 def export_model(config: ExportConfig) -> ExportResult:
     """Run every export stage and write ``config.output_path`` atomically.
 
     Raises:
-        LinceError: bad input, a failed conversion, or a degenerate quantized
-            model (kept next to the output as ``NAME.rejected.tflite``).
+        LinceError: bad input, a failed conversion, a quantization that was
+            not applied, or a quantized model that is degenerate or drops more
+            than ``config.max_drop`` (kept as ``NAME.rejected.tflite``).
     """
     output = check_writable(config.output_path, config.overwrite)
+    mode = normalize_mode(config.quantization)
     timings = {}
     started = time.perf_counter()
 
@@ -100,6 +115,7 @@ def export_model(config: ExportConfig) -> ExportResult:
     image_size = config.image_size or (tuple(sidecar["image_size"]) if sidecar.get("image_size") else None)
     source = load_source_model(config.model_path, unsafe=config.unsafe_load, image_size=image_size)
     normalization = _choose_normalization(config, sidecar)
+    diagnosis.check_double_normalization(source, normalization, given=config.normalization is not None)
     labels = _choose_labels(config, sidecar, source.num_classes)
     preprocessing = Preprocessing(
         size=source.input_size,
@@ -109,56 +125,87 @@ def export_model(config: ExportConfig) -> ExportResult:
     )
     timings["load_s"] = time.perf_counter() - started
 
-    calibration = None
-    if config.quantization == "int8" or config.calibration_dir is not None:
-        if config.calibration_dir is None:
-            raise ExportError(_("int8 quantization needs calibration images: pass --calibration DIR"))
-        step = time.perf_counter()
-        calibration = load_calibration_images(config.calibration_dir, preprocessing, config.calibration_count)
-        timings["calibration_read_s"] = time.perf_counter() - step
-        logger.info("Calibration: %d images from %s (%d skipped)", len(calibration.images),
-                    config.calibration_dir, len(calibration.skipped))
-
-    step = time.perf_counter()
-    settings = ConversionSettings(quantization=config.quantization, io_type=config.io_type)
-    function = frozen_function(source, normalization)
-    tflite_model = convert(function, settings, calibration.batches if calibration is not None else None)
-    timings["convert_s"] = time.perf_counter() - step
-    logger.info("Converted to %s in %.1f s: %.2f MB", config.quantization, timings["convert_s"],
-                len(tflite_model) / 1e6)
-
-    verify_images = _verification_images(config, preprocessing, calibration)
+    calibration = _calibration(config, mode, preprocessing, timings)
+    evaluation = load_evaluation_set(config.eval_dir, preprocessing, labels, calibration, config.calibration_dir)
     reference, kind = None, "auto"
-    if verify_images is not None:
-        scores = source_scores(raw_pixel_function(source, normalization), verify_images)
+    if evaluation is not None:
+        scores = source_scores(raw_pixel_function(source, normalization), evaluation.images)
+        diagnosis.check_source_predictions(scores, normalization, evaluation.files)
         kind = output_kind(scores)
         reference = as_probabilities(scores)
 
-    document = _lince_document(config, preprocessing, normalization, kind, calibration)
+    step = time.perf_counter()
+    settings = ConversionSettings(quantization=mode, io_type=config.io_type, keep_float=tuple(config.keep_float))
+    function = frozen_function(source, normalization)
+    tflite_model = convert(function, settings, calibration.batches if calibration is not None else None)
+    tensors = inspect_tensors(tflite_model)
+    check_mode(tensors, mode, keep_float=bool(config.keep_float))
+    timings["convert_s"] = time.perf_counter() - step
+    logger.info("Converted to %s in %.1f s: %.2f MB", mode, timings["convert_s"], len(tflite_model) / 1e6)
+
+    document = _lince_document(config, mode, preprocessing, normalization, kind, calibration)
     description = ModelDescription(
         name=Path(config.model_path).stem, description="Image classifier exported by lince.",
         version=__version__, author="lince", license="", width=preprocessing.size[1],
         height=preprocessing.size[0], num_classes=source.num_classes, has_labels=bool(labels))
     packed = pack_metadata(tflite_model, description, document, labels)
 
-    comparison = None
+    comparison, report, paths = None, None, ()
     with atomic_path(output) as temporary:
         temporary.write_bytes(packed)
         if reference is not None:
             step = time.perf_counter()
-            comparison = compare(reference, tflite_probabilities(temporary, verify_images))
+            comparison = compare(reference, tflite_probabilities(temporary, evaluation.images), evaluation.targets)
             timings["verify_s"] = time.perf_counter() - step
-            if comparison.degenerate:
+            failure = _failure(comparison, config, mode, source)
+            notes = [diagnosis.normalization_note(diagnosis.normalizing_layers(source))]
+            report = build_report(
+                model=output, mode=mode, size_bytes=len(packed), tensors=tensors, calibration=calibration,
+                calibration_source=config.calibration_dir, evaluation=evaluation, comparison=comparison,
+                labels=labels, max_drop=config.max_drop, passed=failure is None, notes=[n for n in notes if n])
+            paths = write_report(report, output)
+            if failure is not None:
                 rejected = output.with_name(output.stem + ".rejected.tflite")
                 os.replace(temporary, rejected)
-                raise ExportError(_(
-                    "the {mode} model is degenerate: it gives one class for all {count} images while the source "
-                    "model gives {classes}; kept as {path} for inspection. Check the calibration images and the "
-                    "normalisation (--preprocess, --mean/--std)").format(
-                        mode=config.quantization, count=comparison.images,
-                        classes=comparison.source_classes, path=rejected))
+                raise ExportError(failure.format(path=rejected))
     timings["total_s"] = time.perf_counter() - started
-    return ExportResult(output, output.stat().st_size, config.quantization, labels, comparison, calibration, timings)
+    return ExportResult(output, output.stat().st_size, mode, labels, comparison, calibration, timings,
+                        report, paths)
+
+
+def _calibration(config: ExportConfig, mode: str, preprocessing: Preprocessing, timings: dict):
+    if mode not in CALIBRATED and config.calibration_dir is None:
+        return None
+    if config.calibration_dir is None:
+        raise ExportError(_("{mode} quantization needs calibration images: pass --calibration DIR or VIDEO")
+                          .format(mode=mode))
+    step = time.perf_counter()
+    calibration = load_calibration_images(config.calibration_dir, preprocessing, config.calibration_count)
+    timings["calibration_read_s"] = time.perf_counter() - step
+    logger.info("Calibration: %d images from %s (%d skipped)", len(calibration.images),
+                config.calibration_dir, len(calibration.skipped))
+    return calibration
+
+
+def _failure(comparison: Comparison, config: ExportConfig, mode: str, source) -> Optional[str]:
+    """Return the error message (with a ``{path}`` placeholder) when the export must be rejected."""
+    if comparison.degenerate:
+        return _("the {mode} model is degenerate: it gives one class for all {count} images while the source "
+                 "model gives {classes}; kept as {{path}} for inspection. {advice}").format(
+                     mode=mode, count=comparison.images, classes=comparison.source_classes,
+                     advice=diagnosis.collapse_advice(source, mode))
+    if config.max_drop is None:
+        return None
+    drops = {"agreement": comparison.disagreement}
+    if comparison.accuracy_drop is not None:
+        drops["accuracy"] = comparison.accuracy_drop
+    worst = max(drops, key=drops.get)
+    if drops[worst] <= config.max_drop:
+        return None
+    return _("the {mode} model drops {drop:.2f} points of top-1 {what} (more than --max-drop {limit}); kept as "
+             "{{path}}; see the report next to it. {advice}").format(
+                 mode=mode, drop=drops[worst], what=worst, limit=config.max_drop,
+                 advice=diagnosis.collapse_advice(source, mode))
 
 
 def _choose_normalization(config: ExportConfig, sidecar: dict) -> Normalization:
@@ -183,12 +230,6 @@ def _choose_labels(config: ExportConfig, sidecar: dict, num_classes: int) -> Lis
     return labels
 
 
-def _verification_images(config: ExportConfig, preprocessing: Preprocessing, calibration):
-    if config.eval_dir is not None:
-        return load_calibration_images(config.eval_dir, preprocessing, config.calibration_count).images
-    return calibration.images if calibration is not None else None
-
-
 def _file_sha256(path: Path) -> Optional[str]:
     if not path.is_file():
         return None
@@ -199,7 +240,7 @@ def _file_sha256(path: Path) -> Optional[str]:
     return digest.hexdigest()
 
 
-def _lince_document(config, preprocessing, normalization, output_kind, calibration) -> dict:
+def _lince_document(config, mode, preprocessing, normalization, output_kind, calibration) -> dict:
     model_path = Path(config.model_path)
     return {
         "format": FORMAT_NAME,
@@ -216,8 +257,8 @@ def _lince_document(config, preprocessing, normalization, output_kind, calibrati
         },
         "output": {"type": output_kind},
         "labels": "labels.txt",
-        "quantization": config.quantization,
-        "io_type": config.io_type if config.quantization == "int8" else "float32",
+        "quantization": mode,
+        "io_type": config.io_type if mode == "int8" else "float32",
         "calibration": None if calibration is None else {
             "folder": str(config.calibration_dir), "images": int(len(calibration.images)),
             "skipped": len(calibration.skipped)},

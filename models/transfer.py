@@ -31,6 +31,8 @@ def build_classifier(backbone: Backbone, num_classes: int, size: Tuple[int, int]
     base = build_keras_model(backbone, size=size, include_top=False, pooling=None, weights=weights)
     pretrained = weights is not None
     base.trainable = not pretrained
+    if not pretrained:
+        _faster_batch_statistics(base)
     inputs = keras.Input(shape=(size[0], size[1], 3), name="image")
     features = base(inputs, training=False) if pretrained else base(inputs)
     x = layers.GlobalAveragePooling2D(name="avg_pool")(features)
@@ -38,6 +40,20 @@ def build_classifier(backbone: Backbone, num_classes: int, size: Tuple[int, int]
         x = layers.Dropout(dropout, name="head_dropout")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
     return keras.Model(inputs, outputs, name=f"lince_{backbone.name.replace('-', '_').replace('.', '_')}"), base
+
+
+def _faster_batch_statistics(base, momentum: float = 0.9) -> None:
+    """Lower the moving-average momentum of batch normalisation for training from scratch.
+
+    With Keras' default of 0.99 the moving statistics need several hundred
+    steps to catch up with the weights; a small data set trains for fewer,
+    and validation then runs on stale statistics.
+    """
+    from keras import layers
+
+    for layer in base.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = momentum
 
 
 def unfreeze_top(base, count: int) -> int:

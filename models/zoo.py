@@ -9,12 +9,12 @@ classes, with its top) at the default input size, as Keras builds it; a
 test rebuilds every model and checks them.
 """
 
+import dataclasses
 import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
-from lince.models.preprocessing import PRESETS
 from lince.runtime.errors import LinceError, _
 
 
@@ -41,10 +41,10 @@ class Backbone:
     constructor: str
     size: int
     preprocess: str
-    params: int
-    macs: int
     note: str
     options: Dict = field(default_factory=dict)
+    params: int = 0
+    macs: int = 0
     min_size: int = 32
 
     def to_dict(self) -> dict:
@@ -63,48 +63,96 @@ def _big(params_m: int) -> str:
 
 def _entries() -> List[Backbone]:
     entries = [
-        Backbone("vgg16", "VGG", "VGG16", 224, "caffe", 138357544, 15470264320, _big(138)),
-        Backbone("vgg19", "VGG", "VGG19", 224, "caffe", 143667240, 19632062464, _big(144)),
-        Backbone("resnet50", "ResNet", "ResNet50", 224, "caffe", 25636712, 3878043648,
-                 "int8-friendly; slow on a Pi (4 GMACs)"),
-        Backbone("resnet101", "ResNet", "ResNet101", 224, "caffe", 44707176, 7597608960, _big(45)),
-        Backbone("resnet152", "ResNet", "ResNet152", 224, "caffe", 60419944, 11321524224, _big(60)),
-        Backbone("resnet50v2", "ResNet", "ResNet50V2", 224, "tf", 25613800, 3489898496,
-                 "int8-friendly; slow on a Pi (3.5 GMACs)"),
-        Backbone("resnet101v2", "ResNet", "ResNet101V2", 224, "tf", 44675560, 7208711168, _big(45)),
-        Backbone("resnet152v2", "ResNet", "ResNet152V2", 224, "tf", 60380648, 10932931584, _big(60)),
+        Backbone("vgg16", "VGG", "VGG16", 224, "caffe", _big(138)),
+        Backbone("vgg19", "VGG", "VGG19", 224, "caffe", _big(144)),
+        Backbone("resnet50", "ResNet", "ResNet50", 224, "caffe", "int8-friendly; slow on a Pi (3.9 GMACs)"),
+        Backbone("resnet101", "ResNet", "ResNet101", 224, "caffe", _big(45)),
+        Backbone("resnet152", "ResNet", "ResNet152", 224, "caffe", _big(60)),
+        Backbone("resnet50v2", "ResNet", "ResNet50V2", 224, "tf", "int8-friendly; slow on a Pi (3.5 GMACs)"),
+        Backbone("resnet101v2", "ResNet", "ResNet101V2", 224, "tf", _big(45)),
+        Backbone("resnet152v2", "ResNet", "ResNet152V2", 224, "tf", _big(60)),
     ]
-    for alpha, params, macs in ((1.0, 4253864, 568740352), (0.75, 2601976, 325350400),
-                                (0.5, 1342536, 149475328), (0.25, 475544, 41011200)):
-        entries.append(Backbone(f"mobilenet-{alpha}", "MobileNet", "MobileNet", 224, "tf", params, macs,
-                                NOTE_INT8, options={"alpha": alpha}))
-    for alpha, params, macs in ((1.4, 6156712, 582290496), (1.3, 5382952, 508793120), (1.0, 3538984, 300774272),
-                                (0.75, 2663064, 209325056), (0.5, 1987224, 97590016), (0.35, 1692240, 59179072)):
-        entries.append(Backbone(f"mobilenetv2-{alpha}", "MobileNetV2", "MobileNetV2", 224, "tf", params, macs,
-                                NOTE_INT8, options={"alpha": alpha}))
+    for alpha in (1.0, 0.75, 0.5, 0.25):
+        entries.append(Backbone(f"mobilenet-{alpha}", "MobileNet", "MobileNet", 224, "tf", NOTE_INT8,
+                                options={"alpha": alpha}))
+    for alpha in (1.4, 1.3, 1.0, 0.75, 0.5, 0.35):
+        entries.append(Backbone(f"mobilenetv2-{alpha}", "MobileNetV2", "MobileNetV2", 224, "tf", NOTE_INT8,
+                                options={"alpha": alpha}))
     for kind, constructor in (("small", "MobileNetV3Small"), ("large", "MobileNetV3Large")):
         for suffix, options in (("", {}), ("-0.75", {"alpha": 0.75}), ("-minimalistic", {"minimalistic": True})):
             note = NOTE_INT8 + " (no SE, ReLU only)" if suffix == "-minimalistic" else NOTE_HARDSWISH
-            entries.append(Backbone(f"mobilenetv3-{kind}{suffix}", "MobileNetV3", constructor, 224, "raw",
-                                    0, 0, note, options=options))
+            entries.append(Backbone(f"mobilenetv3-{kind}{suffix}", "MobileNetV3", constructor, 224, "raw", note,
+                                    options=options))
     for index, size in enumerate((224, 240, 260, 300, 380, 456, 528, 600)):
         entries.append(Backbone(f"efficientnet-b{index}", "EfficientNet", f"EfficientNetB{index}", size, "raw",
-                                0, 0, NOTE_SWISH))
+                                NOTE_SWISH))
     for variant, size in (("b0", 224), ("b1", 240), ("b2", 260), ("b3", 300), ("s", 384)):
         entries.append(Backbone(f"efficientnetv2-{variant}", "EfficientNetV2", f"EfficientNetV2{variant.upper()}",
-                                size, "raw", 0, 0, NOTE_SWISH))
+                                size, "raw", NOTE_SWISH))
     for index, size in enumerate((224, 240, 260, 280, 300)):
         entries.append(Backbone(f"efficientnet-lite{index}", "EfficientNet-Lite", "EfficientNetLite", size, "lite",
-                                0, 0, NOTE_INT8 + " (no SE, ReLU6)", options={"name": f"lite{index}"}))
-    entries.append(Backbone("tiny-cnn", "lince", "TinyCNN", 96, "unit", 0, 0,
+                                NOTE_INT8 + " (no SE, ReLU6)", options={"name": f"lite{index}"}))
+    entries.append(Backbone("tiny-cnn", "lince", "TinyCNN", 96, "unit",
                             "small CNN trained from scratch (no ImageNet weights); for tests and demos"))
     return entries
 
 
-BACKBONES: Dict[str, Backbone] = {entry.name: entry for entry in _entries()}
-FAMILIES: Tuple[str, ...] = tuple(dict.fromkeys(entry.family for entry in BACKBONES.values()))
+# Parameters and MACs of each ImageNet classifier (1000 classes, top included) at its
+# default input size, as Keras 3.15 builds it; tests/test_models_zoo.py rebuilds and checks them.
+COUNTS = {
+    "vgg16": (138357544, 15470264320),
+    "vgg19": (143667240, 19632062464),
+    "resnet50": (25636712, 3857973248),
+    "resnet101": (44707176, 7570194432),
+    "resnet152": (60419944, 11282415616),
+    "resnet50v2": (25613800, 3482255360),
+    "resnet101v2": (44675560, 7194476544),
+    "resnet152v2": (60380648, 10906697728),
+    "mobilenet-1.0": (4253864, 568740352),
+    "mobilenet-0.75": (2601976, 325400448),
+    "mobilenet-0.5": (1342536, 149497088),
+    "mobilenet-0.25": (475544, 41030272),
+    "mobilenetv2-1.4": (6156712, 582195824),
+    "mobilenetv2-1.3": (5431048, 509374560),
+    "mobilenetv2-1.0": (3538984, 300774272),
+    "mobilenetv2-0.75": (2663064, 209069792),
+    "mobilenetv2-0.5": (1987224, 97131840),
+    "mobilenetv2-0.35": (1691208, 59285808),
+    "mobilenetv3-small": (2554968, 56510400),
+    "mobilenetv3-small-0.75": (2051552, 43399344),
+    "mobilenetv3-small-minimalistic": (2056848, 52288448),
+    "mobilenetv3-large": (5507432, 216589760),
+    "mobilenetv3-large-0.75": (4012616, 154560624),
+    "mobilenetv3-large-minimalistic": (3948688, 209136704),
+    "efficientnet-b0": (5330571, 385814752),
+    "efficientnet-b1": (7856239, 686802832),
+    "efficientnet-b2": (9177569, 993561872),
+    "efficientnet-b3": (12320535, 1827141392),
+    "efficientnet-b4": (19466823, 4393771024),
+    "efficientnet-b5": (30562527, 10266384752),
+    "efficientnet-b6": (43265143, 19067593536),
+    "efficientnet-b7": (66658687, 37745884192),
+    "efficientnetv2-b0": (7200312, 718086176),
+    "efficientnetv2-b1": (8212124, 1196819360),
+    "efficientnetv2-b2": (10178374, 1697542832),
+    "efficientnetv2-b3": (14467622, 3011458816),
+    "efficientnetv2-s": (21612360, 8365617152),
+    "efficientnet-lite0": (4694024, 385187552),
+    "efficientnet-lite1": (5470344, 600185232),
+    "efficientnet-lite2": (6150168, 859736272),
+    "efficientnet-lite3": (8273768, 1383321872),
+    "efficientnet-lite4": (13118936, 2553034336),
+    "tiny-cnn": (423960, 30319616),
+}
 
-assert all(entry.preprocess in PRESETS for entry in BACKBONES.values())  # Internal table invariant.
+
+def _with_counts(entry: Backbone) -> Backbone:
+    params, macs = COUNTS[entry.name]
+    return dataclasses.replace(entry, params=params, macs=macs)
+
+
+BACKBONES: Dict[str, Backbone] = {entry.name: _with_counts(entry) for entry in _entries()}
+FAMILIES: Tuple[str, ...] = tuple(dict.fromkeys(entry.family for entry in BACKBONES.values()))
 
 
 def _normalise(name: str) -> str:

@@ -26,6 +26,7 @@ _JPEG_SIGNATURE = b"\xff\xd8"
 _JPEG_END = b"\xff\xd9"
 # Transparent pixels are shown over white, as image viewers and browsers do.
 _BACKGROUND = 255.0
+_ORIENTATION_TAG = 0x0112
 
 
 def is_image_path(path: Path) -> bool:
@@ -65,9 +66,9 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
     if data.startswith(_ALPHA_SIGNATURES):
         image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
         if image is not None and image.ndim == 3 and image.shape[2] == 4:
-            # NOTE: IMREAD_UNCHANGED ignores EXIF orientation, which PNG and
-            # WebP files with transparency rarely carry.
-            return _composite_over_background(image)
+            # IMREAD_UNCHANGED ignores EXIF orientation, which IMREAD_COLOR
+            # applies: apply it here too, so both paths agree.
+            return apply_orientation(_composite_over_background(image), exif_orientation(data))
 
     # IMREAD_COLOR applies the EXIF orientation, expands grayscale and
     # palette images to three channels and scales 16-bit samples to 8 bits.
@@ -77,6 +78,52 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
             _("{path}: not a readable image (corrupt, or a format OpenCV cannot decode)").format(path=name)
         )
     return image
+
+
+def exif_orientation(data: bytes) -> int:
+    """Return the EXIF orientation (1-8) stored in a PNG, WebP or TIFF file; 1 when there is none."""
+    if data.startswith(b"\x89PNG"):
+        start = data.find(b"eXIf")
+        tiff = data[start + 4:] if start >= 0 else b""
+    elif data.startswith(b"RIFF"):
+        start = data.find(b"EXIF")
+        # The chunk's 4-byte size follows its name; some writers add "Exif\0\0".
+        tiff = data[start + 8:] if start >= 0 else b""
+        if tiff.startswith(b"Exif\x00\x00"):
+            tiff = tiff[6:]
+    else:
+        tiff = data
+    return _tiff_orientation(tiff)
+
+
+def _tiff_orientation(tiff: bytes) -> int:
+    if tiff[:4] not in (b"II*\x00", b"MM\x00*"):
+        return 1
+    order = "little" if tiff[:2] == b"II" else "big"
+    try:
+        offset = int.from_bytes(tiff[4:8], order)
+        entries = int.from_bytes(tiff[offset:offset + 2], order)
+        for index in range(entries):
+            entry = tiff[offset + 2 + 12 * index:offset + 14 + 12 * index]
+            if len(entry) < 12:
+                break
+            if int.from_bytes(entry[:2], order) == _ORIENTATION_TAG:
+                value = int.from_bytes(entry[8:10], order)
+                return value if 1 <= value <= 8 else 1
+    except (IndexError, ValueError):
+        pass
+    return 1
+
+
+def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn ``image`` as EXIF ``orientation`` says, the way viewers display it."""
+    if orientation in (2, 5, 7):
+        image = cv2.flip(image, 1)
+    rotation = {3: cv2.ROTATE_180, 5: cv2.ROTATE_90_COUNTERCLOCKWISE, 6: cv2.ROTATE_90_CLOCKWISE,
+                7: cv2.ROTATE_90_CLOCKWISE, 8: cv2.ROTATE_90_COUNTERCLOCKWISE}.get(orientation)
+    if orientation == 4:
+        image = cv2.flip(image, 0)
+    return image if rotation is None else cv2.rotate(image, rotation)
 
 
 def _composite_over_background(bgra: np.ndarray) -> np.ndarray:

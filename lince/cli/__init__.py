@@ -21,7 +21,12 @@ setup_language()
 # Command name -> "module:attribute". Later commands are added here.
 COMMANDS = {
     "classify": "lince.cli.classify:classify",
+    "train": "lince.cli.train:train",
+    "models": "lince.cli.models:models",
+    "evaluate": "lince.cli.evaluate:evaluate",
+    "run": "lince.cli.run:run",
     "export": "lince.cli.export:export",
+    "benchmark": "lince.cli.benchmark:benchmark",
 }
 
 

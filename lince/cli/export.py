@@ -21,17 +21,27 @@ def _floats(ctx, param, value):
 @click.argument("model", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help=_("The .tflite file to write."))
-@click.option("--int8", "int8", is_flag=True,
-              help=_("Full-integer quantization: int8 weights and activations, calibrated on --calibration images."))
-@click.option("--input-type", type=click.Choice(["uint8", "int8"]), default="uint8", show_default=True,
-              help=_("Type of the int8 model's input and output tensors."))
-@click.option("--calibration", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help=_("Folder of representative images (searched recursively) for int8 calibration."))
+@click.option("--quantize", "quantize", type=click.Choice(["none", "float16", "dynamic", "int8", "int16x8"]),
+              help=_("Quantization mode: none (float32), float16 weights, dynamic (int8 weights, float "
+                     "activations), int8 (full integer, calibrated) or int16x8 (16-bit activations, int8 "
+                     "weights, calibrated). Default: none."))
+@click.option("--int8", "int8", is_flag=True, help=_("Shortcut for --quantize int8."))
+@click.option("--input-type", type=click.Choice(["uint8", "int8", "float32", "int16"]), default="uint8",
+              show_default=True,
+              help=_("Type of the input and output tensors of an int8 model (int16 or float32 for int16x8)."))
+@click.option("--calibration", type=click.Path(exists=True, path_type=Path),
+              help=_("Folder of representative images (searched recursively) or a video file, for int8 and "
+                     "int16x8 calibration."))
 @click.option("--calibration-count", type=click.IntRange(1, 1000), default=200, show_default=True,
               help=_("Maximum number of calibration images, sampled evenly across subfolders."))
-@click.option("--eval", "eval_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help=_("Folder of images to compare the exported model with the source model on "
-                     "(default: the calibration images)."))
+@click.option("--eval", "eval_dir", type=click.Path(exists=True, path_type=Path),
+              help=_("Folder or CSV (file,index or file,label) of held-out images to compare the exported model "
+                     "with the source model on (default: calibration-folder images not used for calibration)."))
+@click.option("--max-drop", type=click.FloatRange(0, 100),
+              help=_("Fail, keeping the model as NAME.rejected.tflite, when top-1 accuracy or agreement with "
+                     "the float model drops more than this many percentage points."))
+@click.option("--keep-float", multiple=True,
+              help=_("Leave this int8 operation in float32 (a tensor name from the report); repeat for more."))
 @click.option("--labels", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help=_("Label file, one class name per line, in output order."))
 @click.option("--mean", callback=_floats, help=_("Mean subtracted from pixels, one value or R,G,B."))
@@ -48,8 +58,11 @@ def _floats(ctx, param, value):
 @click.option("--unsafe-load", is_flag=True,
               help=_("Run Python code stored in Lambda layers while loading. Dangerous: a model file from "
                      "someone else can then run any code on this machine."))
-def export(model, output, int8, input_type, calibration, calibration_count, eval_dir, labels, mean, std, preset,
-           crop, crop_fraction, size, overwrite, unsafe_load):
+def export(model, output, quantize, int8, input_type, calibration, calibration_count, eval_dir, max_drop,
+           keep_float, labels, mean, std, preset, crop, crop_fraction, size, overwrite, unsafe_load):
+    if int8 and quantize not in (None, "int8"):
+        raise click.UsageError(_("--int8 and --quantize {mode} contradict each other").format(mode=quantize))
+    mode = "int8" if int8 else (quantize or "none")
     normalization = _normalization(mean, std, preset)
     try:
         from lince.export import ExportConfig, export_model
@@ -58,8 +71,9 @@ def export(model, output, int8, input_type, calibration, calibration_count, eval
             reason=error)) from None
 
     config = ExportConfig(
-        model_path=model, output_path=output, quantization="int8" if int8 else "float32", io_type=input_type,
+        model_path=model, output_path=output, quantization=mode, io_type=input_type,
         calibration_dir=calibration, calibration_count=calibration_count, eval_dir=eval_dir, labels_path=labels,
+        max_drop=max_drop, keep_float=tuple(keep_float),
         normalization=normalization, crop=crop, crop_fraction=crop_fraction,
         image_size=(size, size) if size else None, overwrite=overwrite, unsafe_load=unsafe_load)
     result = export_model(config)
@@ -90,6 +104,12 @@ def _print_summary(result):
     comparison = result.comparison
     if comparison is not None:
         click.echo(_("Check against the source model on {count} images: top-1 agreement {agreement:.1%}, "
-                     "mean |Δp| {difference:.4f}").format(
-            count=comparison.images, agreement=comparison.top1_agreement,
-            difference=comparison.mean_abs_difference))
+                     "top-5 overlap {overlap:.1%}, mean KL divergence {kl:.4f}").format(
+            count=comparison.images, agreement=comparison.top1_agreement, overlap=comparison.top5_overlap,
+            kl=comparison.mean_kl_divergence))
+        if comparison.source_accuracy is not None:
+            click.echo(_("Top-1 accuracy: float {source:.2%}, {mode} {export:.2%} ({drop:+.2f} points)").format(
+                source=comparison.source_accuracy, mode=result.quantization, export=comparison.export_accuracy,
+                drop=-comparison.accuracy_drop))
+    for path in result.report_paths:
+        click.echo(_("Report: {path}").format(path=path))

@@ -83,10 +83,11 @@ class LineFormat:
             self.format(sample)
         except (KeyError, IndexError, ValueError, AttributeError) as error:
             known = ", ".join(sorted(self._fields(sample)))
+            problem = _("unknown field {name}").format(name=error) if isinstance(error, KeyError) else str(error)
             raise OutputError(
-                _("Invalid line format {template!r}: {error}. Use fields in braces, for example "
+                _("Invalid line format {template!r}: {problem}. Use fields in braces, for example "
                   "'{{stable_label}},{{stable_score:.2f}}'; known fields: {known}.").format(
-                    template=self.template, error=error, known=known)
+                    template=self.template, problem=problem, known=known)
             ) from None
         if not names:
             raise OutputError(

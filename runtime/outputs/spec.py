@@ -23,8 +23,10 @@ def parse_output(spec: str) -> Sink:
     builder = BUILDERS.get(url.scheme)
     if builder is None:
         raise OutputError(_("Unknown output {spec!r}: use one of {examples}.").format(spec=spec, examples=EXAMPLES))
-    if url.fragment:
-        raise OutputError(_("Invalid output {spec!r}: '#' starts a URL fragment; write it as %23.").format(spec=spec))
+    if "#" in text:
+        # urlsplit would cut the text at '#' and silently drop the rest.
+        raise OutputError(_("Invalid output {spec!r}: '#' is not allowed; an MQTT topic to publish on cannot "
+                            "contain it, and elsewhere write it as %23.").format(spec=spec))
     return builder(spec, url, _query(spec, url))
 
 

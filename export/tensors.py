@@ -1,0 +1,126 @@
+"""Read the tensor types a ``.tflite`` file really stores, without TensorFlow.
+
+A quantization mode is only proven applied by the file itself: an int8
+export whose convolution weights are still float32 runs, and is neither
+small nor fast. :func:`inspect_tensors` counts the constant weight tensors
+and the activation tensors by type, and :func:`check_mode` compares them
+with what the requested mode must produce.
+"""
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Dict
+
+import numpy as np
+
+from lince.runtime.errors import LinceError, _
+
+logger = logging.getLogger(__name__)
+
+# Constant tensors smaller than this are biases, shapes and scalars, not weights.
+MIN_WEIGHT_ELEMENTS = 64
+
+# Weight types that each mode must produce. Biases (int32/int64) are excluded
+# by the size rule above, except for tiny models, so they are accepted too.
+EXPECTED_WEIGHTS = {
+    "float32": {"float32"},
+    "float16": {"float16"},
+    "dynamic": {"int8"},
+    "int8": {"int8"},
+    "int16x8": {"int8"},
+}
+
+
+@dataclass(frozen=True)
+class TensorSummary:
+    """Types of the tensors of a ``.tflite`` model.
+
+    Attributes:
+        weights: weight type name → number of constant tensors with at least
+            :data:`MIN_WEIGHT_ELEMENTS` elements.
+        weight_bytes: weight type name → bytes those tensors take.
+        activations: type name → number of non-constant tensors.
+        input_type, output_type: type names of the first input and output.
+    """
+
+    weights: Dict[str, int] = field(default_factory=dict)
+    weight_bytes: Dict[str, int] = field(default_factory=dict)
+    activations: Dict[str, int] = field(default_factory=dict)
+    input_type: str = ""
+    output_type: str = ""
+
+    def to_dict(self) -> dict:
+        return {"weights": dict(self.weights), "weight_bytes": dict(self.weight_bytes),
+                "activations": dict(self.activations), "input_type": self.input_type,
+                "output_type": self.output_type}
+
+
+def _type_names() -> Dict[int, str]:
+    from ai_edge_litert import schema_py_generated as schema
+
+    return {value: name.lower() for name, value in vars(schema.TensorType).items() if name.isupper()}
+
+
+def inspect_tensors(model_bytes: bytes) -> TensorSummary:
+    """Count the weight and activation tensors of ``model_bytes`` by type."""
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(model_bytes))
+    names = _type_names()
+    weights, weight_bytes, activations = Counter(), Counter(), Counter()
+    graph = model.subgraphs[0]
+    for tensor in graph.tensors:
+        type_name = names.get(tensor.type, str(tensor.type))
+        buffer = model.buffers[tensor.buffer] if tensor.buffer < len(model.buffers) else None
+        size = _buffer_size(buffer)
+        if size == 0:
+            activations[type_name] += 1
+            continue
+        elements = int(np.prod(tensor.shape)) if tensor.shape is not None and len(tensor.shape) else 1
+        if elements >= MIN_WEIGHT_ELEMENTS:
+            weights[type_name] += 1
+            weight_bytes[type_name] += size
+    return TensorSummary(
+        weights=dict(weights), weight_bytes=dict(weight_bytes), activations=dict(activations),
+        input_type=names.get(graph.tensors[graph.inputs[0]].type, ""),
+        output_type=names.get(graph.tensors[graph.outputs[0]].type, ""),
+    )
+
+
+def _buffer_size(buffer) -> int:
+    if buffer is None:
+        return 0
+    if buffer.data is not None and len(buffer.data):
+        return len(buffer.data)
+    # Models over 2 GB keep buffers after the flatbuffer, located by offset.
+    if getattr(buffer, "offset", 0) and buffer.offset > 1:
+        return int(buffer.size)
+    return 0
+
+
+def check_mode(summary: TensorSummary, mode: str, keep_float: bool = False) -> None:
+    """Raise unless the weight and activation types prove ``mode`` was applied.
+
+    ``keep_float`` allows float32 weights and activations next to the int8
+    ones (layers left in float on purpose).
+    """
+    expected = set(EXPECTED_WEIGHTS[mode])
+    if keep_float:
+        expected |= {"float32"}
+    found = set(summary.weights)
+    wrong = found - expected
+    if not found or wrong:
+        raise LinceError(_(
+            "the {mode} export stores weights of type {found}, not {expected}: the quantization was not applied; "
+            "try another mode (--quantize float16 or dynamic) or report the model's layers").format(
+                mode=mode, found=", ".join(sorted(found)) or "none", expected=", ".join(sorted(expected))))
+    if mode == "int16x8" and "int16" not in summary.activations:
+        raise LinceError(_("the int16x8 export has no 16-bit activations ({found}): the converter fell back to "
+                           "another mode").format(found=", ".join(sorted(summary.activations))))
+    if mode == "int8" and not keep_float and summary.activations.get("float32", 0) > 2:
+        raise LinceError(_("the int8 export still computes {count} activations in float32: some operations "
+                           "have no int8 kernel; try --quantize dynamic or float16").format(
+                               count=summary.activations["float32"]))
+    logger.info("Tensor types of the %s model: weights %s, activations %s", mode, summary.weights,
+                summary.activations)

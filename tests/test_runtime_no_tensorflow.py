@@ -1,0 +1,81 @@
+"""The runtime and its commands never import TensorFlow.
+
+Each check runs in a fresh interpreter in which importing ``tensorflow``
+(or ``keras``) raises, as on a Raspberry Pi that has only the runtime.
+"""
+
+import subprocess
+import sys
+import textwrap
+
+BLOCKER = textwrap.dedent("""
+    import sys
+
+    class BlockTensorFlow:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in ("tensorflow", "keras", "tf_keras"):
+                raise ImportError(f"{name} is blocked: the runtime must not import it")
+            return None
+
+    sys.meta_path.insert(0, BlockTensorFlow())
+""")
+
+
+def _run(body: str):
+    code = BLOCKER + textwrap.dedent(body)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+
+
+def test_import_runtime_without_tensorflow():
+    result = _run("""
+        import lince.runtime
+        assert "tensorflow" not in sys.modules
+        print(lince.runtime.interpreter.interpreter_class()[1])
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() in ("ai-edge-litert", "tflite-runtime")
+
+
+def test_classify_command_without_tensorflow(models_dir, images_dir):
+    result = _run(f"""
+        from lince.cli import main
+        sys.argv = ["lince", "classify", {str(models_dir / "mobilenet_v2_1.0_224_quant.tflite")!r},
+                    {str(images_dir / "bird.bmp")!r}, "--labels", {str(models_dir / "imagenet_labels.txt")!r}]
+        try:
+            main()
+        except SystemExit as exit:
+            assert not exit.code, exit.code
+        assert "tensorflow" not in sys.modules
+    """)
+    assert result.returncode == 0, result.stderr
+    assert "chickadee" in result.stdout
+
+
+def test_run_command_without_tensorflow(models_dir, fixtures_dir):
+    video = fixtures_dir / "videos" / "slideshow_640x480_30fps.mp4"
+    result = _run(f"""
+        from lince.cli import main
+        sys.argv = ["lince", "run", {str(models_dir / "mobilenet_v2_1.0_224_quant.tflite")!r},
+                    "--source", {str(video)!r}, "--frames", "20", "--no-realtime",
+                    "--labels", {str(models_dir / "imagenet_labels.txt")!r}]
+        try:
+            main()
+        except SystemExit as exit:
+            assert not exit.code, exit.code
+        assert "tensorflow" not in sys.modules
+    """)
+    assert result.returncode == 0, result.stderr
+
+
+def test_help_lists_commands_without_tensorflow():
+    result = _run("""
+        from lince.cli import main
+        sys.argv = ["lince", "--help"]
+        try:
+            main()
+        except SystemExit as exit:
+            assert not exit.code, exit.code
+        assert "tensorflow" not in sys.modules
+    """)
+    assert result.returncode == 0, result.stderr
+    assert "export" in result.stdout
