@@ -62,7 +62,7 @@ def sample_balanced(files: List[Path], root: Path, count: int, seed: int = 0) ->
     """
     groups = defaultdict(list)
     for path in files:
-        groups[path.parent.relative_to(root)].append(path)
+        groups[path.parent].append(path)
     rng = random.Random(seed)
     for group in groups.values():
         rng.shuffle(group)

@@ -50,7 +50,8 @@ class ConversionSettings:
         io_type: type of the input and output tensors of an ``int8`` model:
             ``"uint8"`` (default, like Google's reference models), ``"int8"``
             or ``"float32"`` (the model quantizes its input itself). ``int16x8``
-            models keep float32 input and output unless ``"int16"`` is given.
+            models always take and return float32, because the runtime feeds
+            uint8, int8 or float32 inputs only.
         keep_float: names of operations (their output tensor names, as
             ``--explain`` lists them) left in float32 in an int8 model.
     """
@@ -109,7 +110,7 @@ def _set_integer_ops(converter, settings: ConversionSettings) -> None:
 
     if settings.quantization == "int16x8":
         ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
-        io_types = {"int16": tf.int16, "float32": tf.float32, "uint8": tf.float32, "int8": tf.float32}
+        io_types = {"float32": tf.float32, "uint8": tf.float32, "int8": tf.float32}
     else:
         # Integer-only built-in ops: conversion fails rather than leave a
         # float op behind, so an "int8" model is never silently part float.
@@ -136,8 +137,6 @@ def _convert_selectively(converter, settings: ConversionSettings, representative
     options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=list(settings.keep_float))
     debugger = tf.lite.experimental.QuantizationDebugger(
         converter=converter, debug_dataset=representative_dataset, debug_options=options)
-    # Limitation: the debugger's converter applies inference_input_type only
-    # through the final model; lince re-checks the tensor types afterwards.
     return debugger.get_nondebug_quantized_model()
 
 

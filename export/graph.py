@@ -17,7 +17,8 @@ def raw_pixel_function(source: SourceModel, normalization: Normalization):
     mean = tf.constant(normalization.mean, tf.float32)
     scale = tf.constant([1.0 / s for s in normalization.std], tf.float32)
 
-    @tf.function
+    # The last verification batch is smaller; one retrace for it is enough.
+    @tf.function(reduce_retracing=True)
     def classify_pixels(pixels):
         x = pixels
         if normalization.bgr:

@@ -40,7 +40,7 @@ PROCESS_UNIT_NORMALIZATION = 1
 
 @dataclass(frozen=True)
 class ModelDescription:
-    """What the standard metadata says about an image classifier."""
+    """Description of an image classifier in the standard metadata."""
 
     name: str
     description: str
@@ -58,7 +58,7 @@ def _strings(builder, *texts):
 
 
 def _table(builder, fields):
-    """Build a table from ``[(slot, kind, value)]``; kind is "offset", "uint32", "int8" or "bool"."""
+    """Build a table from ``[(slot, kind, value)]`` where kind is "offset", "uint32", "int8" or "uint8"."""
     builder.StartObject(max((slot for slot, _kind, _value in fields), default=-1) + 1)
     for slot, kind, value in fields:
         if kind == "offset":

@@ -18,11 +18,15 @@ from lince.runtime.errors import LinceError, _
 
 logger = logging.getLogger(__name__)
 
-# Constant tensors smaller than this are biases, shapes and scalars, not weights.
+# Constant tensors of rank 2 or more with at least this many elements are
+# weights (filters and matrices); biases, shapes and scalars are not counted.
 MIN_WEIGHT_ELEMENTS = 64
+# Dynamic-range quantization leaves weights under 1024 elements in float32
+# (the converter's default threshold), so only this share of the weight
+# elements must have the mode's type.
+DYNAMIC_MIN_SHARE = 0.9
 
-# Weight types that each mode must produce. Biases (int32/int64) are excluded
-# by the size rule above, except for tiny models, so they are accepted too.
+# Weight types that each mode must produce.
 EXPECTED_WEIGHTS = {
     "float32": {"float32"},
     "float16": {"float16"},
@@ -40,18 +44,21 @@ class TensorSummary:
         weights: weight type name → number of constant tensors with at least
             :data:`MIN_WEIGHT_ELEMENTS` elements.
         weight_bytes: weight type name → bytes those tensors take.
+        weight_elements: weight type name → number of weight values.
         activations: type name → number of non-constant tensors.
         input_type, output_type: type names of the first input and output.
     """
 
     weights: Dict[str, int] = field(default_factory=dict)
     weight_bytes: Dict[str, int] = field(default_factory=dict)
+    weight_elements: Dict[str, int] = field(default_factory=dict)
     activations: Dict[str, int] = field(default_factory=dict)
     input_type: str = ""
     output_type: str = ""
 
     def to_dict(self) -> dict:
         return {"weights": dict(self.weights), "weight_bytes": dict(self.weight_bytes),
+                "weight_elements": dict(self.weight_elements),
                 "activations": dict(self.activations), "input_type": self.input_type,
                 "output_type": self.output_type}
 
@@ -68,7 +75,7 @@ def inspect_tensors(model_bytes: bytes) -> TensorSummary:
 
     model = flatbuffer_utils.read_model_from_bytearray(bytearray(model_bytes))
     names = _type_names()
-    weights, weight_bytes, activations = Counter(), Counter(), Counter()
+    weights, weight_bytes, elements_by_type, activations = Counter(), Counter(), Counter(), Counter()
     graph = model.subgraphs[0]
     for tensor in graph.tensors:
         type_name = names.get(tensor.type, str(tensor.type))
@@ -77,12 +84,15 @@ def inspect_tensors(model_bytes: bytes) -> TensorSummary:
         if size == 0:
             activations[type_name] += 1
             continue
-        elements = int(np.prod(tensor.shape)) if tensor.shape is not None and len(tensor.shape) else 1
-        if elements >= MIN_WEIGHT_ELEMENTS:
+        shape = [] if tensor.shape is None else list(tensor.shape)
+        elements = int(np.prod(shape)) if shape else 1
+        if len(shape) >= 2 and elements >= MIN_WEIGHT_ELEMENTS:
             weights[type_name] += 1
             weight_bytes[type_name] += size
+            elements_by_type[type_name] += elements
     return TensorSummary(
-        weights=dict(weights), weight_bytes=dict(weight_bytes), activations=dict(activations),
+        weights=dict(weights), weight_bytes=dict(weight_bytes), weight_elements=dict(elements_by_type),
+        activations=dict(activations),
         input_type=names.get(graph.tensors[graph.inputs[0]].type, ""),
         output_type=names.get(graph.tensors[graph.outputs[0]].type, ""),
     )
@@ -106,11 +116,12 @@ def check_mode(summary: TensorSummary, mode: str, keep_float: bool = False) -> N
     ones (layers left in float on purpose).
     """
     expected = set(EXPECTED_WEIGHTS[mode])
-    if keep_float:
-        expected |= {"float32"}
+    allowed = expected | ({"float32"} if keep_float or mode == "dynamic" else set())
     found = set(summary.weights)
-    wrong = found - expected
-    if not found or wrong:
+    total = sum(summary.weight_elements.values()) or 1
+    share = sum(summary.weight_elements.get(name, 0) for name in expected) / total
+    minimum = DYNAMIC_MIN_SHARE if mode == "dynamic" else 0.0
+    if not found or found - allowed or share <= minimum:
         raise LinceError(_(
             "the {mode} export stores weights of type {found}, not {expected}: the quantization was not applied; "
             "try another mode (--quantize float16 or dynamic) or report the model's layers").format(

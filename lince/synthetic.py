@@ -1,8 +1,9 @@
 """Synthetic robot's-view images and videos of signs and shapes (NumPy and OpenCV only).
 
 The demo and the tests need a labelled data set that any machine can make
-offline in seconds: six classes of signs and shapes (a stop octagon, left
-and right arrows on a blue disc, a circle, a triangle and a square) drawn
+offline in seconds: six classes of signs (a stop octagon, left and right
+arrows on a blue disc, a red-ringed circle, a red-bordered triangle and a
+blue square) drawn
 over cluttered backgrounds with varied lighting, pose, scale, blur and
 sensor noise, like photos a robot takes of signs on a course.
 
@@ -55,7 +56,8 @@ def random_scene(kind: str, rng: np.random.Generator) -> Scene:
         center=(rng.uniform(0.35, 0.65), rng.uniform(0.35, 0.65)),
         radius=rng.uniform(0.2, 0.36),
         angle=rng.uniform(-15, 15),
-        colour=tuple(int(v) for v in rng.integers(30, 230, 3)),
+        # Light interiors with a tint: faded paint, coloured light.
+        colour=tuple(int(v) for v in rng.integers(170, 256, 3)),
         gain=rng.uniform(0.55, 1.3),
         light_slope=(rng.uniform(-0.35, 0.35), rng.uniform(-0.35, 0.35)),
         blur=rng.uniform(0, 1.3),
@@ -99,7 +101,11 @@ def _arrow(centre, radius: float, pointing_right: bool) -> np.ndarray:
 
 
 def _draw_sign(canvas: np.ndarray, scene: Scene) -> None:
-    """Draw the sign, upright and centred, on a square canvas (BGR)."""
+    """Draw the sign, upright and centred, on a square canvas (BGR).
+
+    Colours are 30 or more in some channel, so every sign pixel is non-zero
+    and the canvas doubles as its own mask.
+    """
     side = canvas.shape[0]
     centre = np.array([side / 2, side / 2])
     radius = side * 0.45
@@ -117,11 +123,17 @@ def _draw_sign(canvas: np.ndarray, scene: Scene) -> None:
         cv2.circle(canvas, tuple(int(v) for v in centre), int(radius), blue, -1, cv2.LINE_AA)
         fill(_arrow(centre, radius, scene.kind == "arrow_right"), white)
     elif scene.kind == "circle":
-        cv2.circle(canvas, tuple(int(v) for v in centre), int(radius), scene.colour, -1, cv2.LINE_AA)
+        # A prohibitory sign: red ring around a light disc.
+        cv2.circle(canvas, tuple(int(v) for v in centre), int(radius), red, -1, cv2.LINE_AA)
+        cv2.circle(canvas, tuple(int(v) for v in centre), int(radius * 0.72), scene.colour, -1, cv2.LINE_AA)
     elif scene.kind == "triangle":
-        fill(_polygon(3, centre + [0, radius * 0.15], radius * 1.05, -90), scene.colour)
+        # A warning sign: red border around a light triangle.
+        fill(_polygon(3, centre + [0, radius * 0.15], radius * 1.05, -90), red)
+        fill(_polygon(3, centre + [0, radius * 0.15], radius * 0.62, -90), scene.colour)
     elif scene.kind == "square":
-        fill(_polygon(4, centre, radius * 1.05, 45), scene.colour)
+        # An information sign: white border around a blue square.
+        fill(_polygon(4, centre, radius * 1.05, 45), white)
+        fill(_polygon(4, centre, radius * 0.9, 45), blue)
     else:
         raise LinceError(_("unknown synthetic class {name!r}: use one of {choices}").format(
             name=scene.kind, choices=", ".join(CLASSES)))
@@ -133,8 +145,7 @@ def render(scene: Scene, background: np.ndarray) -> np.ndarray:
     side = 256
     sign = np.zeros((side, side, 3), np.uint8)
     _draw_sign(sign, scene)
-    mask = np.zeros((side, side), np.uint8)
-    _draw_sign_mask(mask, scene, sign)
+    mask = np.where(np.any(sign > 0, axis=2), 255, 0).astype(np.uint8)
 
     # Map the sign's square onto the image: scale, rotate and tilt (a perspective view).
     target = scene.radius * min(height, width) / 0.45 / 2
@@ -150,12 +161,6 @@ def render(scene: Scene, background: np.ndarray) -> np.ndarray:
     alpha = cv2.warpPerspective(mask, transform, (width, height), flags=cv2.INTER_LINEAR)[..., None] / 255.0
     image = background.astype(np.float32) * (1 - alpha) + warped.astype(np.float32) * alpha
     return _camera_effects(image, scene)
-
-
-def _draw_sign_mask(mask: np.ndarray, scene: Scene, sign: np.ndarray) -> None:
-    # The sign's own pixels are its mask; a black sign pixel would be lost, so
-    # every shape colour is drawn at 30 or more.
-    mask[np.any(sign > 0, axis=2)] = 255
 
 
 def _camera_effects(image: np.ndarray, scene: Scene) -> np.ndarray:

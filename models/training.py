@@ -9,7 +9,8 @@ epoch, which keeps the best model so far).
 The output folder contains ``model.keras`` (input normalised per its preset,
 softmax output), ``labels.txt``, ``lince.json`` (see
 :mod:`lince.models.sidecar`) and the report: ``curves.png``,
-``confusion.txt``, ``confusion.png`` and ``per_class.txt``.
+``confusion.txt``, ``confusion.png``, ``per_class.txt`` and ``validation.txt``
+(the validation images).
 """
 
 import logging
@@ -34,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 MODEL_NAME = "model.keras"
 LABELS_NAME = "labels.txt"
+# The validation images, one path per line, so the accuracy can be checked again.
+VALIDATION_LIST = "validation.txt"
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class TrainConfig:
         fine_tune: top backbone layers unfrozen in stage 2; 0 skips stage 2.
         fine_tune_epochs: most epochs of stage 2; None means ``epochs``.
         batch_size: images per step.
-        learning_rate: stage 1 Adam learning rate; stage 2 uses a tenth... see ``fine_tune_rate``.
+        learning_rate: stage 1 Adam learning rate.
         fine_tune_rate: stage 2 learning rate, lower so the pretrained features change slowly.
         dropout: dropout rate of the head.
         validation_split: share of each class kept for validation.
@@ -117,6 +120,7 @@ def _load_split(data_dir: Path, config: TrainConfig, preprocessing: Preprocessin
                 value=config.validation_split))
         train_index, validation_index = stratified_split(files, config.validation_split, config.seed)
         train_files, validation_files = files.subset(train_index), files.subset(validation_index)
+    logger.info("Validation images: %d of %d", len(validation_files), len(train_files) + len(validation_files))
     train = decode_images(train_files, preprocessing, progress=config.progress)
     validation = decode_images(validation_files, preprocessing, progress=config.progress)
     skipped = train[2] + validation[2]
@@ -125,7 +129,9 @@ def _load_split(data_dir: Path, config: TrainConfig, preprocessing: Preprocessin
         raise LinceError(_("{count} image(s) could not be read ({listed}); remove them or pass "
                            "--skip-unreadable").format(count=len(skipped), listed=listed))
     _check_counts(files.classes, train[1], validation[1])
-    return files.classes, train[:2], validation[:2]
+    unreadable = {path for path, _reason in skipped}
+    validation_paths = [path for path in validation_files.paths if path not in unreadable]
+    return files.classes, train[:2], validation[:2], validation_paths
 
 
 def _check_counts(classes, train_labels: np.ndarray, validation_labels: np.ndarray) -> None:
@@ -163,7 +169,7 @@ def train_with_config(data_dir: Path, out_dir: Path, config: TrainConfig) -> Tra
     size = (config.size or entry.size,) * 2
     check_output_dir(out_dir, config.overwrite)
     normalization = get_preset(entry.preprocess)
-    classes, (train_x, train_y), (val_x, val_y) = _load_split(data_dir, config, Preprocessing(size=size))
+    classes, (train_x, train_y), (val_x, val_y), val_paths = _load_split(data_dir, config, Preprocessing(size=size))
     logger.info("%d classes, %d training and %d validation images at %dx%d", len(classes), len(train_y),
                 len(val_y), *size)
 
@@ -177,6 +183,7 @@ def train_with_config(data_dir: Path, out_dir: Path, config: TrainConfig) -> Tra
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".part", dir=_parent(out_dir)))
     try:
         val_accuracy = write_outputs(staging, fit, classes, val_data, val_y)
+        (staging / VALIDATION_LIST).write_text("".join(f"{path}\n" for path in val_paths), encoding="utf-8")
         report = {"val_accuracy": round(val_accuracy, 6), "epochs_run": fit.epochs_run,
                   "best_epoch": fit.best_epoch, "interrupted": fit.interrupted,
                   "train_images": int(len(train_y)), "val_images": int(len(val_y)),

@@ -13,18 +13,27 @@ from lince.runtime.errors import (
     SourceError,
 )
 from lince.runtime.image_io import read_image
+from lince.runtime.live import StableClassifier
+from lince.runtime.pipeline import LoopSettings, Pipeline
 from lince.runtime.preprocess import Preprocessing, prepare_image
+from lince.runtime.results import FrameResult
+from lince.runtime.smoothing import SmoothingSettings
 
 __all__ = [
     "Classification",
     "Classifier",
+    "FrameResult",
     "ImageDecodeError",
     "InferenceError",
     "LinceError",
+    "LoopSettings",
     "ModelLoadError",
+    "Pipeline",
     "Prediction",
     "Preprocessing",
+    "SmoothingSettings",
     "SourceError",
+    "StableClassifier",
     "prepare_image",
     "read_image",
 ]

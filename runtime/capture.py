@@ -118,6 +118,9 @@ class CaptureThread:
         with self._condition:
             self._condition.notify_all()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            if self._read_is_hung():
+                # Joining would wait for a driver call that may never return.
+                timeout = 0.0
             self._thread.join(timeout)
             if self._thread.is_alive():
                 # Limitation: a driver read that never returns keeps its daemon
@@ -151,9 +154,12 @@ class CaptureThread:
                 self._check_hang()
                 self._condition.wait(_WAIT_SLICE)
 
-    def _check_hang(self) -> None:
+    def _read_is_hung(self) -> bool:
         started = self._read_started
-        if started is not None and time.monotonic() - started > self.recovery.hang_timeout:
+        return started is not None and time.monotonic() - started > self.recovery.hang_timeout
+
+    def _check_hang(self) -> None:
+        if self._read_is_hung():
             raise SourceError(_("{source}: a read has blocked for more than {seconds:.0f} s; giving up on the source")
                               .format(source=self.source.description, seconds=self.recovery.hang_timeout))
 

@@ -125,7 +125,7 @@ class Classifier:
             preprocessing = Preprocessing(**{**preprocessing.__dict__, "size": (height, width)})
         self.preprocessing = preprocessing
 
-        self.labels, self._label_offset = self._resolve_labels(labels, packed_labels)
+        self.labels = self._resolve_labels(labels, packed_labels)
         self._pixel_table = self._build_pixel_table(mean, std)
         # None means "decide from the first output" (models without metadata).
         self._output_is_logits = {"logits": True, "probabilities": False}.get(self.info.output) if self.info else None
@@ -162,15 +162,15 @@ class Classifier:
         else:
             names = list(labels)
         if names is None:
-            return [f"class {i}" for i in range(self.num_classes)], 0
+            return [f"class {i}" for i in range(self.num_classes)]
         if len(names) == self.num_classes:
-            return names, 0
+            return names
         if len(names) == self.num_classes - 1:
             # Google's reference models output 1001 classes, class 0 being
             # "background"; a 1000-name ImageNet label file then starts at 1.
             logger.info("%s: %d labels for %d outputs; output 0 taken as background",
                         self.model_path, len(names), self.num_classes)
-            return ["background"] + names, 0
+            return ["background"] + names
         raise ModelLoadError(_("{path}: the model has {classes} outputs but the label file has {labels} names")
                              .format(path=self.model_path, classes=self.num_classes, labels=len(names)))
 

@@ -21,11 +21,13 @@ setup_language()
 # Command name -> "module:attribute". Later commands are added here.
 COMMANDS = {
     "classify": "lince.cli.classify:classify",
+    "demo": "lince.cli.demo:demo",
     "train": "lince.cli.train:train",
     "models": "lince.cli.models:models",
     "evaluate": "lince.cli.evaluate:evaluate",
     "run": "lince.cli.run:run",
     "export": "lince.cli.export:export",
+    "calibration": "lince.cli.calibration:calibration",
     "benchmark": "lince.cli.benchmark:benchmark",
 }
 

@@ -26,9 +26,9 @@ def _floats(ctx, param, value):
                      "activations), int8 (full integer, calibrated) or int16x8 (16-bit activations, int8 "
                      "weights, calibrated). Default: none."))
 @click.option("--int8", "int8", is_flag=True, help=_("Shortcut for --quantize int8."))
-@click.option("--input-type", type=click.Choice(["uint8", "int8", "float32", "int16"]), default="uint8",
+@click.option("--input-type", type=click.Choice(["uint8", "int8", "float32"]), default="uint8",
               show_default=True,
-              help=_("Type of the input and output tensors of an int8 model (int16 or float32 for int16x8)."))
+              help=_("Type of the input and output tensors of an int8 model (int16x8 models take float32)."))
 @click.option("--calibration", type=click.Path(exists=True, path_type=Path),
               help=_("Folder of representative images (searched recursively) or a video file, for int8 and "
                      "int16x8 calibration."))

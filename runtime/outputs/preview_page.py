@@ -27,11 +27,12 @@ PAGE = """<!DOCTYPE html>
 </head>
 <body>
 <header id="banner"><span id="label">{label}</span><span id="score">{score}</span></header>
-<main><img id="stream" alt="camera stream" width="640" height="480"></main>
+<main><img id="stream" src="frame.jpg" alt="camera stream" width="640" height="480"></main>
 <footer id="status">{status}</footer>
 <script>
-  // The stream starts after the load event, because an endless MJPEG
-  // response would otherwise keep the page loading for ever.
+  // The page loads with the last frame; the stream replaces it after the
+  // load event, because an endless MJPEG response would otherwise keep the
+  // page loading for ever.
   window.addEventListener("load", () => {{ document.getElementById("stream").src = "stream.mjpg"; }});
   async function refresh() {{
     try {{

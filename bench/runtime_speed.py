@@ -1,0 +1,203 @@
+"""Runtime speed: lince's TFLite exports against Keras and ONNX Runtime, side by side.
+
+For the fixture EfficientNet-Lite0 (ImageNet weights) and the zoo's
+MobileNetV2 and MobileNetV3-Large (random weights: speed does not depend on
+them), it times one-image inference of:
+
+- lince int8 and float32 exports (LiteRT through ``Classifier.invoke``),
+- the Keras model called eagerly (``model(x, training=False)``), as a
+  training script would run it,
+- the float model converted with tf2onnx, in ONNX Runtime's CPU provider.
+
+Every engine gets the same thread count and is timed in alternating rounds.
+It also measures top-1 accuracy on the ImageNet sample for the models that
+have real weights (the EfficientNet-Lite0 exports and Google's reference
+TFLite models) and stores latency and accuracy for the plot.
+
+Run: ``python bench/runtime_speed.py [--runs N] [--eval-limit N]``.
+"""
+
+import argparse
+import logging
+
+import numpy as np
+
+import common
+
+NETWORKS = ("efficientnet-lite0", "mobilenetv2-1.0", "mobilenetv3-large")
+# Google's reference quantized models from the fixtures: real accuracy for the plot.
+REFERENCE_TFLITE = {
+    "MobileNetV2 int8 (Google, QAT)": "mobilenet_v2_1.0_224_quant.tflite",
+    "MobileNetV2 int8 (Google, PTQ)": "tf2_mobilenet_v2_1.0_224_ptq.tflite",
+    "MobileNetV1 0.25 int8 (Google)": "mobilenet_v1_0.25_128_quant.tflite",
+}
+REQUIRED_MODES = ("float32", "int8")
+logger = logging.getLogger("bench.runtime_speed")
+
+
+def keras_path(network: str):
+    return common.LITE0_KERAS if network == "efficientnet-lite0" else common.zoo_keras(network)
+
+
+def exports(network: str, modes) -> dict:
+    """Return ``{mode: .tflite path}`` of lince's exports of ``network``."""
+    from lince.runtime.errors import LinceError
+
+    lite0 = network == "efficientnet-lite0"
+    paths = {}
+    for mode in modes:
+        logger.info("exporting %s to %s", network, mode)
+        try:
+            paths[mode] = common.export_tflite(
+                keras_path(network), network, mode,
+                normalization=common.lite0_normalization() if lite0 else None,
+                labels=common.IMAGENET_LABELS, crop="center", crop_fraction=0.875)
+        except LinceError as error:
+            if mode in REQUIRED_MODES:
+                raise
+            # The extra modes only add points to the plot; the comparison needs float32 and int8.
+            logger.warning("%s %s export skipped: %s", network, mode, error)
+    return paths
+
+
+def onnx_session(network: str, threads: int):
+    """Convert the Keras model to ONNX with tf2onnx (cached) and open it in ONNX Runtime."""
+    import onnxruntime
+
+    path = common.CACHE_DIR / f"{network}.onnx"
+    if not path.exists():
+        import keras
+        import tensorflow as tf
+        import tf2onnx
+
+        model = keras.models.load_model(keras_path(network), compile=False)
+        spec = (tf.TensorSpec((1, *model.input_shape[1:]), tf.float32, name="image"),)
+        function = tf.function(lambda x: model(x, training=False), input_signature=spec)
+        proto, _ = tf2onnx.convert.from_function(function, input_signature=spec, opset=17)
+        path.write_bytes(proto.SerializeToString())
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def contenders(network: str, tflite: dict, threads: int, runs: int) -> dict:
+    """Return ``{engine: (call, runs)}`` for one network."""
+    import keras
+
+    from lince.runtime import Classifier
+
+    calls = {}
+    rng = np.random.default_rng(0)
+    for mode, path in tflite.items():
+        classifier = Classifier(path, num_threads=threads)
+        height, width = classifier.preprocessing.size
+        classifier.set_input(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+        calls[f"lince {mode}"] = (classifier.invoke, runs)
+
+    model = keras.models.load_model(keras_path(network), compile=False)
+    image = rng.random((1, *model.input_shape[1:]), dtype=np.float32)
+    # Eager calls take about 100 ms: fewer of them keep the run short.
+    calls["Keras (TensorFlow, eager)"] = (lambda: model(image, training=False), max(10, runs // 10))
+    try:
+        session = onnx_session(network, threads)
+    except ImportError as error:
+        logger.warning("ONNX Runtime skipped: %s (pip install -e '.[bench]')", error)
+        return calls
+    name = session.get_inputs()[0].name
+    calls["ONNX Runtime float32"] = (lambda: session.run(None, {name: image}), runs)
+    return calls
+
+
+def measure_network(network: str, threads: int, runs: int) -> dict:
+    modes = ("float32", "float16", "dynamic", "int8") if network == "efficientnet-lite0" else ("float32", "int8")
+    tflite = exports(network, modes)
+    logger.info("timing %s", network)
+    latencies = common.interleaved_latencies(contenders(network, tflite, threads, runs))
+    rows = {engine: {"p50_ms": float(np.percentile(times, 50)), "p90_ms": float(np.percentile(times, 90)),
+                     "runs": int(times.size)} for engine, times in latencies.items()}
+    return {"network": network, "engines": rows, "tflite": {mode: str(path) for mode, path in tflite.items()},
+            "sizes": {mode: path.stat().st_size for mode, path in tflite.items()}}
+
+
+def accuracy_points(lite0_tflite: dict, p50_of: dict, threads: int, eval_limit: int) -> list:
+    """Return (name, p50 ms, top-1 %) of the models with real weights, for the plot."""
+    from lince.runtime import Classifier
+    from lince.runtime.benchmark import measure_model
+    from lince.runtime.evaluation import evaluate, load_labelled_images
+
+    samples = load_labelled_images(common.IMAGENET_SAMPLE / "labels.csv", eval_limit)
+    points = []
+    for mode, path in lite0_tflite.items():
+        top1 = evaluate(Classifier(path, num_threads=threads), samples).top1
+        points.append({"name": f"EfficientNet-Lite0 {mode} (lince)", "p50_ms": p50_of[mode], "top1": top1})
+    for name, file in REFERENCE_TFLITE.items():
+        path = common.FIXTURES / "models" / file
+        labels = common.FIXTURES / "models" / "imagenet_labels.txt"
+        measured = measure_model(path, threads, runs=50, warmup=5)
+        top1 = evaluate(Classifier(path, labels=labels, num_threads=threads), samples).top1
+        points.append({"name": name, "p50_ms": measured.p50_ms, "top1": top1})
+    return points
+
+
+def summary(networks: list, points: list, threads: int) -> str:
+    rows = []
+    for result in networks:
+        engines = result["engines"]
+        base = engines["lince int8"]["p50_ms"]
+        for engine, figures in engines.items():
+            rows.append([result["network"], engine, f"{figures['p50_ms']:.2f}", f"{figures['p90_ms']:.2f}",
+                         figures["runs"], f"{figures['p50_ms'] / base:.1f}x"])
+    lines = [f"### Runtime speed ({threads} threads, one image per call)", "",
+             common.markdown_table(["network", "engine", "p50 ms", "p90 ms", "runs", "time / lince int8"], rows), ""]
+    for result in networks:
+        engines = result["engines"]
+        int8 = engines["lince int8"]["p50_ms"]
+        parts = [f"int8 vs float32 export {engines['lince float32']['p50_ms'] / int8:.2f}x"]
+        if "ONNX Runtime float32" in engines:
+            parts.append(f"vs ONNX Runtime float32 {engines['ONNX Runtime float32']['p50_ms'] / int8:.2f}x")
+        parts.append(f"vs Keras {engines['Keras (TensorFlow, eager)']['p50_ms'] / int8:.0f}x")
+        lines.append(f"- {result['network']}: lince int8 speed-up " + ", ".join(parts) + ".")
+    lite0_result = next((r for r in networks if r["network"] == "efficientnet-lite0"), None)
+    if lite0_result is None:
+        return "\n".join(lines)
+    lite0 = lite0_result["engines"]
+    int8 = lite0["lince int8"]["p50_ms"]
+    float_ratio = lite0["lince float32"]["p50_ms"] / int8
+    ort_ratio = lite0.get("ONNX Runtime float32", {}).get("p50_ms", float("nan")) / int8
+    holds = float_ratio >= 2.0 and ort_ratio >= 3.0
+    lines += ["", f"Goal: int8 EfficientNet-Lite0 at least 2x faster than its float32 export ({float_ratio:.2f}x) "
+              f"and 3x faster than ONNX Runtime float32 ({ort_ratio:.2f}x): **{common.verdict(holds)}**."]
+    if points:
+        lines += ["", "### Latency and top-1 accuracy (ImageNet sample)", "",
+                  common.markdown_table(["model", "p50 ms", "top-1 %"],
+                                        [[p["name"], f"{p['p50_ms']:.2f}", f"{p['top1']:.1f}"] for p in points])]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=200, help="timed calls per TFLite/ONNX engine")
+    parser.add_argument("--eval-limit", type=int, default=500, help="ImageNet sample images for accuracy (0: skip)")
+    parser.add_argument("--networks", default=",".join(NETWORKS), help="comma-separated zoo names")
+    args = parser.parse_args()
+    common.setup_logging()
+    common.require_fixtures()
+    threads = common.threads()
+
+    networks = [measure_network(name, threads, args.runs) for name in args.networks.split(",")]
+    points = []
+    lite0 = next((r for r in networks if r["network"] == "efficientnet-lite0"), None)
+    if args.eval_limit and lite0:
+        p50_of = {mode: lite0["engines"][f"lince {mode}"]["p50_ms"] for mode in lite0["tflite"]}
+        paths = {mode: common.Path(path) for mode, path in lite0["tflite"].items()}
+        points = accuracy_points(paths, p50_of, threads, args.eval_limit)
+    text = summary(networks, points, threads)
+    common.write_result("runtime_speed", {"threads": threads, "runs": args.runs, "networks": networks,
+                                          "accuracy_points": points, "markdown": text,
+                                          "command": "python bench/runtime_speed.py"})
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""The capture thread with stand-in cameras: fresh frames, faults, recovery, no hang."""
+
+import threading
+import time
+
+import pytest
+
+from camera_standins import HangingCamera, ScriptedCamera, Session
+from lince.runtime import Classifier
+from lince.runtime.capture import CaptureThread, RecoverySettings
+from lince.runtime.errors import SourceError
+from lince.runtime.pipeline import LoopSettings, Pipeline
+from lince.runtime.smoothing import NO_SMOOTHING
+
+FAST_RECOVERY = RecoverySettings(stall_timeout=0.3, max_reopen=3, backoff_initial=0.05, backoff_max=0.2,
+                                 hang_timeout=1.0)
+
+
+@pytest.fixture(scope="module")
+def small_model(models_dir):
+    return models_dir / "mobilenet_v1_0.25_128_quant.tflite"
+
+
+class SlowClassifier(Classifier):
+    """A real classifier whose ``invoke`` takes 100 ms longer, and that notes
+    how many frames the camera had produced when each inference started."""
+
+    camera = None
+
+    def invoke(self):
+        self.counter_at_invoke.append(self.camera.frames_made)
+        time.sleep(0.1)
+        return super().invoke()
+
+
+def test_slow_model_gets_frames_at_most_2_old(small_model):
+    camera = ScriptedCamera(fps=30.0)
+    classifier = SlowClassifier(small_model, num_threads=1)
+    classifier.camera, classifier.counter_at_invoke = camera, []
+    settings = LoopSettings(max_frames=15, recovery=FAST_RECOVERY)
+    with Pipeline(classifier, camera, smoothing=NO_SMOOTHING, settings=settings) as pipeline:
+        results = list(pipeline)
+    assert len(results) == 15
+    # Frame numbers start at 0, the camera's counter at 1 for the first frame.
+    ages_in_frames = [counter - (r.frame_number + 1) for r, counter in zip(results, classifier.counter_at_invoke)]
+    assert max(ages_in_frames) <= 2, ages_in_frames
+    assert all(r.frame_age_ms < 2 * 1000 / 30 + 50 for r in results[1:]), [r.frame_age_ms for r in results]
+    # About 3 camera frames pass per 100 ms inference: the stale ones were dropped.
+    gaps = [b.frame_number - a.frame_number for a, b in zip(results, results[1:])]
+    assert min(gaps) >= 2
+    assert pipeline.summary().dropped > 0
+
+
+def run_capture(camera, recovery=FAST_RECOVERY, limit_s=10.0, want=None):
+    """Collect frames until the capture ends, ``want`` frames came or ``limit_s`` passed."""
+    capture = CaptureThread(camera, realtime=True, recovery=recovery)
+    camera.open()
+    capture.start()
+    frames, error = [], None
+    deadline = time.monotonic() + limit_s
+    try:
+        while want is None or len(frames) < want:
+            frame = capture.next_frame(deadline=deadline)
+            if frame is None:
+                break
+            frames.append(frame)
+    except SourceError as caught:
+        error = caught
+    finally:
+        capture.stop()
+    return capture, frames, error
+
+
+def test_camera_that_fails_freezes_and_comes_back():
+    camera = ScriptedCamera(
+        fps=50.0,
+        sessions=[Session(good=10, then="fail"), Session(good=10, then="freeze"), Session()],
+        open_results=[True, True, False, True],
+    )
+    capture, frames, error = run_capture(camera, want=40)
+    assert error is None
+    assert len(frames) == 40
+    # Open 1 fails after 10 frames; reopen works, freezes after 10 more; one
+    # reopen attempt fails, the next works for good.
+    assert camera.opens == 3
+    assert camera.open_attempts == 4
+    assert capture.reopen_count == 2
+    # The frozen repeats were not handed over as new frames.
+    images = [f.image for f in frames]
+    assert all(not (a == b).all() for a, b in zip(images, images[1:]))
+    assert camera.closes == camera.opens  # every open camera was released
+
+
+def test_camera_that_never_comes_back_ends_with_error():
+    camera = ScriptedCamera(fps=50.0, sessions=[Session(good=5, then="fail")], open_results=[True, False])
+    start = time.monotonic()
+    capture, frames, error = run_capture(camera)
+    elapsed = time.monotonic() - start
+    assert len(frames) == 5
+    assert isinstance(error, SourceError)
+    assert "stand-in camera" in str(error)
+    assert "3 attempts" in str(error)
+    assert camera.open_attempts == 1 + FAST_RECOVERY.max_reopen
+    assert elapsed < 5.0
+    assert not camera.is_open
+
+
+def test_failing_reads_do_not_spin():
+    # Reads fail at once; without a pause between them this would be a busy loop.
+    camera = ScriptedCamera(fps=1000.0, sessions=[Session(good=1, then="fail")], open_results=[True, False])
+    recovery = RecoverySettings(stall_timeout=1.0, max_reopen=1, backoff_initial=0.05)
+    _capture, _frames, error = run_capture(camera, recovery=recovery)
+    assert isinstance(error, SourceError)
+    # One second of failed reads with a 20 ms pause is about 50 reads.
+    assert camera.reads < 120
+
+
+def test_camera_that_comes_back_frozen_gives_up(caplog):
+    # After each reopen the stand-in replays its last image: it never recovers.
+    camera = ScriptedCamera(fps=50.0, sessions=[Session(good=3, then="freeze"), Session(good=0, then="freeze")])
+    _capture, frames, error = run_capture(camera)
+    assert len(frames) == 3
+    assert isinstance(error, SourceError)
+    assert "3 attempts" in str(error)
+    assert "frozen" in caplog.text
+    assert camera.opens == 1 + FAST_RECOVERY.max_reopen
+
+
+def test_read_that_blocks_raises_instead_of_hanging():
+    camera = HangingCamera(good=3, hang_seconds=3.0, fps=50.0)
+    start = time.monotonic()
+    _capture, frames, error = run_capture(camera, recovery=FAST_RECOVERY)
+    assert len(frames) == 3
+    assert isinstance(error, SourceError)
+    assert "blocked" in str(error)
+    assert time.monotonic() - start < FAST_RECOVERY.hang_timeout + 2.0
+
+
+def test_stop_from_another_thread_ends_iteration(small_model):
+    camera = ScriptedCamera(fps=30.0)
+    pipeline = Pipeline(small_model, camera, settings=LoopSettings(recovery=FAST_RECOVERY))
+    timer = threading.Timer(0.5, pipeline.stop)
+    timer.start()
+    start = time.monotonic()
+    results = list(pipeline)
+    assert time.monotonic() - start < 3.0
+    assert results
+    assert not camera.is_open

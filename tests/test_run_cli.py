@@ -1,0 +1,158 @@
+"""``lince run`` through click's test runner: options, outputs, recording, errors."""
+
+import json
+import re
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from camera_standins import ScriptedCamera, Session
+from lince.cli import cli
+from lince.runtime.sources import register_source, unregister_source
+
+
+@pytest.fixture(scope="module")
+def model_args(models_dir):
+    return [str(models_dir / "mobilenet_v2_1.0_224_quant.tflite"), "--labels", str(models_dir / "imagenet_labels.txt")]
+
+
+@pytest.fixture(scope="module")
+def video(fixtures_dir):
+    return str(fixtures_dir / "videos" / "slideshow_640x480_30fps.mp4")
+
+
+def invoke(args):
+    return CliRunner().invoke(cli, ["run", *args], catch_exceptions=False)
+
+
+def test_help_lists_options():
+    result = invoke(["--help"])
+    assert result.exit_code == 0
+    for option in ("--source", "--frames", "--duration", "--no-realtime", "--crop", "--roi", "--smoothing",
+                   "--hysteresis", "--threshold", "--record", "--output", "--on-change", "--rate",
+                   "--stall-timeout", "--max-reopen", "picamera2"):
+        assert option in result.stdout
+
+
+def test_json_lines_on_piped_stdout(model_args, video):
+    result = invoke([*model_args, "--source", video, "--no-realtime", "--frames", "20"])
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["frame_number"] for r in records] == list(range(20))
+    assert all(r["label"] == "macaw" for r in records)
+    assert records[5]["stable_label"] == "macaw"
+    # Human-readable text goes to stderr when stdout carries JSON lines.
+    assert "frame 1: macaw" in result.stderr
+    assert "Summary: 20 frames" in result.stderr
+
+
+def test_on_change_sends_only_changes(model_args, video):
+    result = invoke([*model_args, "--source", video, "--no-realtime", "--frames", "100", "--output", "stdout",
+                     "--on-change", "--print", "none"])
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    # The first result states the initial label; then only the changes follow.
+    assert [(r["frame_number"], r["stable_label"]) for r in records] == [
+        (0, "unknown"), (1, "macaw"), (62, "unknown"), (76, "Egyptian cat")]
+    assert "frame 1:" not in result.stderr
+
+
+def test_record_writes_annotated_video(model_args, video, tmp_path):
+    out = tmp_path / "annotated.mp4"
+    result = invoke([*model_args, "--source", video, "--no-realtime", "--frames", "12", "--record", str(out),
+                     "--print", "none"])
+    assert result.exit_code == 0, result.stderr
+    capture = cv2.VideoCapture(str(out))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    source = cv2.VideoCapture(video)
+    _ok, first_source = source.read()
+    source.release()
+    assert len(frames) == 12
+    assert frames[0].shape == (480, 640, 3)
+    # The overlay band at the top differs from the picture; the bottom is the picture.
+    assert np.abs(frames[0][:20].astype(int) - first_source[:20]).mean() > 20
+    assert np.abs(frames[0][300:].astype(int) - first_source[300:]).mean() < 10
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+def test_record_refuses_existing_file(model_args, video, tmp_path):
+    out = tmp_path / "keep.mp4"
+    out.write_bytes(b"old")
+    result = invoke([*model_args, "--source", video, "--frames", "2", "--record", str(out)])
+    assert result.exit_code == 1
+    assert "--overwrite" in result.stderr
+    assert out.read_bytes() == b"old"
+
+
+def test_unknown_source_one_line_error(model_args, tmp_path):
+    result = invoke([*model_args, "--source", str(tmp_path / "missing.mp4")])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert "missing.mp4" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_roi_is_usage_error(model_args, video):
+    result = invoke([*model_args, "--source", video, "--roi", "1,2,3"])
+    assert result.exit_code == 2
+    assert "--roi" in result.stderr
+
+
+def test_roi_outside_frame_error(model_args, video):
+    result = invoke([*model_args, "--source", video, "--roi", "600,400,100,100", "--frames", "3"])
+    assert result.exit_code == 1
+    assert "640x480" in result.stderr
+
+
+def test_window_without_display(model_args, video, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    result = invoke([*model_args, "--source", video, "--frames", "2", "--window"])
+    assert result.exit_code == 1
+    assert "no display" in result.stderr
+
+
+def test_print_all_on_folder(model_args, images_dir, tmp_path):
+    for name in ("parrot.jpg", "bird.bmp"):
+        cv2.imwrite(str(tmp_path / f"{name}.png"), cv2.imread(str(images_dir / name)))
+    result = invoke([*model_args, "--source", str(tmp_path), "--no-realtime", "--no-smoothing", "--print", "all",
+                     "--output", "stdout"])
+    assert result.exit_code == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("frame ")]
+    assert len(lines) == 2
+    assert lines[0].startswith("frame 0: chickadee")
+    assert "this frame: chickadee" in lines[0]
+    assert lines[1].startswith("frame 1: macaw")
+
+
+@pytest.fixture
+def lost_camera_scheme():
+    cameras = []
+
+    def factory(spec, settings):
+        camera = ScriptedCamera(fps=50.0, sessions=[Session(good=8, then="fail")], open_results=[True, False])
+        cameras.append(camera)
+        return camera
+
+    register_source("lostcam", factory)
+    yield cameras
+    unregister_source("lostcam")
+
+
+def test_camera_never_back_exits_nonzero(model_args, lost_camera_scheme):
+    result = invoke([*model_args, "--source", "lostcam://0", "--stall-timeout", "0.3", "--max-reopen", "2"])
+    assert result.exit_code == 1
+    classified = int(re.search(r"Summary: (\d+) frames", result.stderr).group(1))
+    assert 1 <= classified <= 8  # the camera gave 8 frames; a slow first inference may skip some
+    assert "the source was lost" in result.stderr
+    assert "2 attempts to reopen it failed" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not lost_camera_scheme[0].is_open

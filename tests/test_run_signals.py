@@ -1,0 +1,65 @@
+"""``lince run`` in a subprocess: SIGTERM and SIGINT stop it cleanly with a summary and exit 0."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+
+def start_run(models_dir, video):
+    command = [sys.executable, "-m", "lince", "run", str(models_dir / "mobilenet_v2_1.0_224_quant.tflite"),
+               "--labels", str(models_dir / "imagenet_labels.txt"), "--source", str(video)]
+    environment = {**os.environ, "LINCE_LANG": "en", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+
+
+def first_line(stream, timeout: float):
+    """Return the first line of ``stream``, or None if none came within ``timeout`` seconds."""
+    lines = []
+    reader = threading.Thread(target=lambda: lines.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return lines[0] if lines else None
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_prints_summary_and_exits_0(models_dir, fixtures_dir, signum):
+    process = start_run(models_dir, fixtures_dir / "videos" / "slideshow_640x480_30fps.mp4")
+    try:
+        # stdout is a pipe, so results come as JSON lines: wait for the first.
+        line = first_line(process.stdout, timeout=30)
+        assert line, process.stderr.read() if process.poll() is not None else "no result within 30 s"
+        assert "frame_number" in json.loads(line)
+        sent = time.monotonic()
+        process.send_signal(signum)
+        rest_of_stdout, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+    assert process.returncode == 0, stderr
+    # The 12.5 s video was cut short.
+    assert time.monotonic() - sent < 8.0
+    assert "Summary:" in stderr
+    assert f"stopped by {signal.Signals(signum).name}" in stderr
+    # Every line that reached stdout is a whole JSON record: the outputs were flushed.
+    for record in rest_of_stdout.splitlines():
+        json.loads(record)
+    assert "Traceback" not in stderr
+
+
+def test_run_never_imports_tensorflow(models_dir, fixtures_dir):
+    # A None entry in sys.modules makes "import tensorflow" raise ImportError.
+    code = ("import sys; sys.modules['tensorflow'] = None; sys.argv = ['lince'] + sys.argv[1:]; "
+            "from lince.cli import main; main()")
+    command = [sys.executable, "-c", code, "run", str(models_dir / "mobilenet_v1_0.25_128_quant.tflite"),
+               "--source", str(fixtures_dir / "videos" / "slideshow_640x480_30fps.mp4"), "--no-realtime",
+               "--frames", "5"]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    assert len(completed.stdout.splitlines()) == 5

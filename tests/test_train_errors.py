@@ -1,0 +1,86 @@
+"""`lince train` rejects bad input with one clear line and writes nothing."""
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from lince.cli import cli
+from lince.synthetic import make_dataset
+
+
+def _train(data: Path, out: Path, *extra):
+    return CliRunner().invoke(cli, ["train", str(data), "-o", str(out), "--backbone", "tiny-cnn", "--weights",
+                                    "none", "--size", "32", "--epochs", "1", *extra])
+
+
+def _assert_clean_failure(result, out: Path, *fragments):
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.output
+    assert not out.exists()
+    assert not list(out.parent.glob(f".{out.name}.*"))
+
+
+@pytest.fixture
+def two_classes(tmp_path) -> Path:
+    data = tmp_path / "data"
+    make_dataset(data, classes=["stop", "circle"], per_class=3, size=(48, 48), seed=5)
+    return data
+
+
+def test_empty_class_folder(two_classes, tmp_path):
+    (two_classes / "triangle").mkdir()
+    out = tmp_path / "out"
+    _assert_clean_failure(_train(two_classes, out), out, "triangle", "class folder is empty")
+
+
+def test_single_class(tmp_path):
+    data = tmp_path / "data"
+    make_dataset(data, classes=["stop"], per_class=3, size=(48, 48))
+    out = tmp_path / "out"
+    _assert_clean_failure(_train(data, out), out, "found 1 class folder(s) (stop)", "at least 2")
+
+
+def test_missing_folder(tmp_path):
+    out = tmp_path / "out"
+    _assert_clean_failure(_train(tmp_path / "nowhere", out), out, "folder not found")
+
+
+def test_unreadable_image(two_classes, tmp_path):
+    (two_classes / "stop" / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    out = tmp_path / "out"
+    _assert_clean_failure(_train(two_classes, out), out, "broken.jpg", "--skip-unreadable")
+
+
+def test_unknown_backbone(two_classes, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["train", str(two_classes), "-o", str(out), "--backbone", "mobilenetv2-0.3"])
+    _assert_clean_failure(result, out, "unknown backbone 'mobilenetv2-0.3'", "did you mean", "mobilenetv2-0.35")
+
+
+def test_existing_output_kept(two_classes, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "model.keras").write_bytes(b"previous")
+    result = _train(two_classes, out)
+    assert result.exit_code != 0
+    assert "--overwrite" in result.output
+    assert (out / "model.keras").read_bytes() == b"previous"
+
+
+@pytest.mark.tensorflow
+def test_no_imagenet_weights_for_tiny_cnn(two_classes, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["train", str(two_classes), "-o", str(out), "--backbone", "tiny-cnn",
+                                      "--size", "32", "--epochs", "1"])
+    _assert_clean_failure(result, out, "--weights none")
+
+
+@pytest.mark.tensorflow
+def test_missing_weights_file(two_classes, tmp_path):
+    out = tmp_path / "out"
+    result = _train(two_classes, out, "--weights", str(tmp_path / "absent.keras"))
+    # ``--weights`` given twice: click keeps the last one.
+    _assert_clean_failure(result, out, "absent.keras", "not found")
