@@ -1,15 +1,16 @@
 """Camera loop throughput and memory over 10,000 frames, against invoke() alone.
 
-Runs, in one process and one run:
+Both are measured in one process, in alternating rounds, so that the load of
+a shared machine affects them alike:
 
-1. ``invoke()`` alone on a fixed input, the ceiling of any loop;
-2. the full loop (capture thread, preprocessing, inference, smoothing,
-   statistics) on 10,000 frames as fast as possible, from frames of the
-   fixture video held in memory, so that video decoding is not measured;
-3. ``invoke()`` alone again, to average out drift of a shared machine.
+- ``invoke()`` alone on a fixed input, the ceiling of any loop;
+- the full loop (capture thread, preprocessing, inference, smoothing,
+  statistics) on frames of the fixture video held in memory, as fast as
+  possible, so that video decoding is not measured.
 
-It prints the loop's throughput as a ratio of invoke()'s and the growth of
-resident memory between frame 500 (after warm-up) and the last frame.
+The loop runs 10,000 frames: 500 to warm up, then ten rounds. The script
+prints the loop's throughput as a ratio of invoke()'s and the growth of
+resident memory from frame 500 to the last frame.
 Goals: ratio >= 0.90, growth < 5 MB. Exit code 1 when a goal is missed.
 
     python bench/loop_throughput.py [--model M.tflite] [--frames 10000]
@@ -69,31 +70,40 @@ def resident_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def invoke_rate(classifier: Classifier, frame, count: int) -> float:
-    """Return invocations per second of invoke() alone on one prepared frame."""
+def time_invokes(classifier: Classifier, frame, count: int) -> float:
+    """Return the seconds that ``count`` calls of invoke() alone take on one prepared frame."""
     classifier.set_input(classifier.prepare(frame))
-    for _ in range(20):
-        classifier.invoke()
     start = time.perf_counter()
     for _ in range(count):
         classifier.invoke()
-    return count / (time.perf_counter() - start)
+    return time.perf_counter() - start
 
 
-def loop_rate(classifier: Classifier, source: MemoryFrames, frames: int):
-    """Run the loop over ``frames`` frames; return (frames per second, RSS at warm-up, RSS at the end)."""
+def time_loop_frames(results, count: int) -> float:
+    """Return the seconds that the loop takes to deliver the next ``count`` results."""
+    start = time.perf_counter()
+    for _ in range(count):
+        next(results)
+    return time.perf_counter() - start
+
+
+def measure(classifier: Classifier, source: MemoryFrames, frames: int, rounds: int):
+    """Alternate loop and invoke() rounds; return (loop fps, invoke fps, RSS after warm-up, RSS at the end)."""
+    per_round = (frames - WARM_UP_FRAMES) // rounds
+    invokes_per_round = max(50, per_round // 2)
+    loop_seconds = invoke_seconds = 0.0
     settings = LoopSettings(realtime=False, stats_interval=0)
-    warm_rss = None
-    count = 0
     with Pipeline(classifier, source, settings=settings) as pipeline:
-        for _result in pipeline:
-            count += 1
-            if count == WARM_UP_FRAMES:
-                warm_rss = resident_mb()
-                start = time.perf_counter()
-        elapsed = time.perf_counter() - start
-    end_rss = resident_mb()
-    return (count - WARM_UP_FRAMES) / elapsed, warm_rss, end_rss, count
+        results = iter(pipeline)
+        time_loop_frames(results, WARM_UP_FRAMES)
+        time_invokes(classifier, source.frames[0], 20)
+        warm_rss = resident_mb()
+        for _round in range(rounds):
+            # The loop is paused between rounds, so invoke() has the interpreter to itself.
+            invoke_seconds += time_invokes(classifier, source.frames[0], invokes_per_round)
+            loop_seconds += time_loop_frames(results, per_round)
+        end_rss = resident_mb()
+    return per_round * rounds / loop_seconds, invokes_per_round * rounds / invoke_seconds, warm_rss, end_rss
 
 
 def main() -> int:
@@ -102,23 +112,20 @@ def main() -> int:
     parser.add_argument("--labels", type=Path)
     parser.add_argument("--frames", type=int, default=10000)
     parser.add_argument("--threads", type=int)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--video", type=Path, default=FIXTURES / "videos" / "slideshow_640x480_30fps.mp4")
     args = parser.parse_args()
 
     classifier = Classifier(args.model, labels=args.labels, num_threads=args.threads)
     source = MemoryFrames(args.video, args.frames)
-    invoke_count = max(200, args.frames // 5)
-
-    before = invoke_rate(classifier, source.frames[0], invoke_count)
-    loop, warm_rss, end_rss, count = loop_rate(classifier, source, args.frames)
-    after = invoke_rate(classifier, source.frames[0], invoke_count)
-    invoke = (before + after) / 2
+    loop, invoke, warm_rss, end_rss = measure(classifier, source, args.frames, args.rounds)
     ratio = loop / invoke
     growth = end_rss - warm_rss
 
-    print(f"model: {args.model.name}, {classifier.num_threads} interpreter threads, {count} loop frames")
-    print(f"invoke() alone: {before:.1f} /s before, {after:.1f} /s after the loop (mean {invoke:.1f} /s)")
-    print(f"loop:           {loop:.1f} frames/s over frames {WARM_UP_FRAMES}-{count}")
+    print(f"model: {args.model.name}, {classifier.num_threads} interpreter threads, "
+          f"{args.frames} loop frames in {args.rounds} rounds after {WARM_UP_FRAMES} to warm up")
+    print(f"invoke() alone: {invoke:.1f} /s")
+    print(f"loop:           {loop:.1f} frames/s")
     print(f"throughput ratio loop / invoke(): {ratio:.3f}  (goal >= {RATIO_GOAL:.2f}) "
           f"{'OK' if ratio >= RATIO_GOAL else 'MISSED'}")
     print(f"resident memory: {warm_rss:.1f} MB at frame {WARM_UP_FRAMES}, {end_rss:.1f} MB at the end, "

@@ -69,8 +69,8 @@ def preprocessing_ms(runs: int) -> list:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--frames", type=int, default=300, help="frames per throughput measurement")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of loop and invoke")
+    parser.add_argument("--frames", type=int, default=150, help="frames per throughput measurement")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of loop and invoke")
     args = parser.parse_args()
     common.setup_logging()
     common.require_fixtures()

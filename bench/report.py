@@ -57,7 +57,7 @@ def plot_latency_accuracy(points: List[dict], path: Path = PLOT) -> bool:
 
 
 def render(sections: List[dict], command: str) -> str:
-    """Return the Markdown page; ``sections`` holds each script's name, output, exit code and seconds."""
+    """Return the Markdown page; ``sections`` contains each script's name, output, exit code and seconds."""
     machine = common.machine_dict()
     goals = [line for s in sections for line in s["output"].splitlines() if line.startswith("Goal:")]
     parts = [
@@ -71,8 +71,6 @@ def render(sections: List[dict], command: str) -> str:
         "it needs the export and bench extras (`pip install -e '.[export,bench]'`) and the shared fixtures "
         "(`LINCE_FIXTURES`). To measure your own models on your robot, use `lince benchmark` (see the end).",
         "",
-        f"Generated on {sections[0]['date'] if sections else ''}.",
-        "",
         "## Machine",
         "",
         machine_section(machine),
@@ -81,7 +79,9 @@ def render(sections: List[dict], command: str) -> str:
     if goals:
         parts += ["## Goals", ""] + [f"- {goal[len('Goal:'):].strip()}" for goal in goals] + [""]
     for section in sections:
-        parts += [f"## {section['name']}", "", f"`python {section['script']}` ({section['seconds']:.0f} s)", ""]
+        quick = ", quick run with few samples" if section.get("quick") else ""
+        parts += [f"## {section['name']}", "",
+                  f"`python {section['script']}`: run on {section['date']}, {section['seconds']:.0f} s{quick}.", ""]
         if section["returncode"] != 0:
             parts += [f"**Failed with exit code {section['returncode']}**; the end of its error output:", "",
                       "```text", section["errors"].strip(), "```", ""]

@@ -8,6 +8,8 @@ Run: ``python bench/run_all.py [--only NAME,...] [--quick]`` (``make bench``).
 """
 
 import argparse
+import json
+import importlib.util
 import subprocess
 import sys
 import time
@@ -42,6 +44,7 @@ def run_script(name: str, quick: bool) -> dict:
     if quick:
         command += QUICK_ARGUMENTS.get(name, [])
     print(f"== {script}", file=sys.stderr, flush=True)
+    common.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     done = subprocess.run(command, cwd=common.REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - start
@@ -49,7 +52,7 @@ def run_script(name: str, quick: bool) -> dict:
     if done.returncode != 0:
         print(done.stderr[-3000:], file=sys.stderr, flush=True)
     return {"name": name, "script": str(script), "output": done.stdout, "errors": done.stderr[-3000:],
-            "returncode": done.returncode, "seconds": seconds, "markdown": name in MARKDOWN_SCRIPTS,
+            "returncode": done.returncode, "seconds": seconds, "markdown": name in MARKDOWN_SCRIPTS, "quick": quick,
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
@@ -59,6 +62,10 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="few runs: checks the suite, not the figures")
     args = parser.parse_args()
     common.require_fixtures()
+    missing = [module for module in ("onnxruntime", "tf2onnx", "matplotlib") if importlib.util.find_spec(module) is None]
+    if missing:
+        print(f"run_all: {', '.join(missing)} not installed: the ONNX Runtime comparison or the plot will be "
+              "missing; install them with: pip install -e '.[export,bench]'", file=sys.stderr)
 
     names = discover()
     if args.only:
@@ -67,17 +74,26 @@ def main() -> int:
         if unknown:
             sys.exit(f"run_all: unknown script(s) {', '.join(unknown)}; choose from {', '.join(names)}")
         names = [name for name in names if name in wanted]
-    sections = [run_script(name, args.quick) for name in names]
+    sections = []
+    for name in discover():
+        if name in names:
+            section = run_script(name, args.quick)
+            (common.RESULTS_DIR / f"{name}.section.json").write_text(json.dumps(section, indent=2) + "\n")
+            sections.append(section)
+            continue
+        # With --only, the other scripts keep the figures of their last run, each section dated.
+        saved = common.RESULTS_DIR / f"{name}.section.json"
+        if saved.exists():
+            sections.append(json.loads(saved.read_text()))
 
     # The plot shows this run's figures only: a failed or skipped runtime_speed leaves no plot.
     report.PLOT.unlink(missing_ok=True)
     speed = next((s for s in sections if s["name"] == "runtime_speed"), None)
     if speed is not None and speed["returncode"] == 0:
         report.plot_latency_accuracy(report.accuracy_points())
-    command = COMMAND + (" --quick" if args.quick else "") + (f" --only {args.only}" if args.only else "")
     from lince.runtime.atomic import write_text_atomic
 
-    write_text_atomic(report.DOC, report.render(sections, command))
+    write_text_atomic(report.DOC, report.render(sections, COMMAND))
     print(f"wrote {report.DOC.relative_to(common.REPO_ROOT)}", file=sys.stderr)
     return 1 if any(s["returncode"] != 0 for s in sections) else 0
 

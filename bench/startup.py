@@ -18,7 +18,6 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 
@@ -46,22 +45,26 @@ TENSORFLOW_LOOP = textwrap.dedent("""
 
 
 def first_result(command, marker: str) -> dict:
-    """Start ``command``; return seconds to the first stdout line starting with ``marker`` and peak RSS."""
+    """Start ``command``; return seconds to its first output line starting with ``marker`` and its peak RSS.
+
+    stdout and stderr are read as one stream, because ``lince run`` prints
+    its results on stderr when stdout is not a terminal.
+    """
     env = {**os.environ, "LINCE_LANG": "en", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
-    with tempfile.TemporaryFile() as stderr:
-        start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
-        seconds = None
-        for line in process.stdout:
-            if seconds is None and line.startswith(marker):
-                seconds = time.perf_counter() - start
-        # wait4 reaps the child and returns its resource usage, including the peak RSS.
-        _pid, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        stderr.seek(0)
-        errors = stderr.read().decode(errors="replace")
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    seconds = None
+    output = []
+    for line in process.stdout:
+        output.append(line)
+        if seconds is None and line.startswith(marker):
+            seconds = time.perf_counter() - start
+    # wait4 reaps the child and returns its resource usage, including the peak RSS.
+    _pid, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0 or seconds is None:
-        raise SystemExit(f"bench: {' '.join(map(str, command))} failed ({process.returncode}):\n{errors[-2000:]}")
+        text = "".join(output)[-2000:]
+        raise SystemExit(f"bench: {' '.join(map(str, command))} failed ({process.returncode}):\n{text}")
     return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024.0}
 
 
@@ -114,7 +117,7 @@ def summary(figures: dict, run_imports_tf: bool, repeat: int) -> str:
              f"{tf_loop['seconds'] / f['seconds']:.1f}x", f"{tf_loop['peak_rss_mb'] / f['peak_rss_mb']:.1f}x"]
             for name, f in figures.items()]
     run = figures["lince run (LiteRT)"]
-    holds = run["peak_rss_mb"] < RSS_LIMIT_MB and not run_imports_tf
+    goal_met = run["peak_rss_mb"] < RSS_LIMIT_MB and not run_imports_tf
     return "\n".join([
         f"### Start-up to the first result (median of {repeat} runs, peak RSS of the whole process)", "",
         common.markdown_table(["program", "seconds", "peak RSS MiB", "TF loop time / this", "TF loop RSS / this"],
@@ -122,7 +125,7 @@ def summary(figures: dict, run_imports_tf: bool, repeat: int) -> str:
         f"Goal: `lince run` reaches its first result under {RSS_LIMIT_MB:.0f} MiB "
         f"({run['peak_rss_mb']:.0f} MiB) without importing TensorFlow "
         f"({'imported' if run_imports_tf else 'not imported'}, checked with `python -X importtime`): "
-        f"**{common.verdict(holds)}**.",
+        f"**{common.verdict(goal_met)}**.",
     ])
 
 

@@ -137,7 +137,21 @@ def _convert_selectively(converter, settings: ConversionSettings, representative
     options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=list(settings.keep_float))
     debugger = tf.lite.experimental.QuantizationDebugger(
         converter=converter, debug_dataset=representative_dataset, debug_options=options)
-    return debugger.get_nondebug_quantized_model()
+    model = debugger.get_nondebug_quantized_model()
+    unknown = sorted(set(settings.keep_float) - _tensor_names(model))
+    if unknown:
+        # The debugger ignores names it does not find, which would quietly
+        # give a plain int8 model.
+        raise ExportError(_("--keep-float {names}: no such tensor in the int8 model; copy the names from the "
+                            "--explain list in the report").format(names=", ".join(unknown)))
+    return model
+
+
+def _tensor_names(model: bytes) -> set:
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    graph = flatbuffer_utils.read_model_from_bytearray(bytearray(model)).subgraphs[0]
+    return {tensor.name.decode() if isinstance(tensor.name, bytes) else tensor.name for tensor in graph.tensors}
 
 
 def describe_conversion_error(error: Exception, settings: ConversionSettings) -> str:

@@ -64,21 +64,22 @@ def check_double_normalization(source: SourceModel, normalization: Normalization
                    normalization.name)
 
 
-def check_source_predictions(scores: np.ndarray, normalization: Normalization, files: List) -> None:
-    """Raise when the float model gives one class for every one of several images.
+def check_source_predictions(scores: np.ndarray, normalization: Normalization) -> str:
+    """Return a warning when the float model gives one class for every one of several images, else "".
 
-    Real photos of different things do not all get one class from a working
-    classifier: wrong normalisation is the usual cause.
+    Real photos of different things rarely all get one class from a working
+    classifier, and wrong normalisation is the usual cause. A folder of one
+    class's photos does it too, so this is a warning, not an error.
     """
     if len(scores) < 8:
-        return
+        return ""
     classes = np.unique(scores.argmax(axis=1))
-    if len(classes) == 1:
-        raise ExportError(_(
-            "the source model gives class {index} for all {count} images before any conversion, so its input is "
-            "probably normalised wrongly (now {normalization}); check --preprocess or --mean/--std, and whether "
-            "the model rescales its input itself").format(
-                index=int(classes[0]), count=len(scores), normalization=_describe(normalization)))
+    if len(classes) > 1:
+        return ""
+    return _("The source model gives class {index} for all {count} images before any conversion: unless they all "
+             "show that class, its input is probably normalised wrongly (now {normalization}); check --preprocess "
+             "or --mean/--std, and whether the model rescales its input itself.").format(
+                 index=int(classes[0]), count=len(scores), normalization=_describe(normalization))
 
 
 def _describe(normalization: Normalization) -> str:

@@ -20,13 +20,22 @@ from lince.calibration.dataset import DEFAULT_COUNT, CalibrationSet, load_calibr
 from lince.export import diagnosis
 from lince.export.converter import CALIBRATED, ConversionSettings, ExportError, convert, normalize_mode
 from lince.export.evaluation import load_evaluation_set
+from lince.export.explain import explain_quantization
 from lince.export.report import build_report, write_report
 from lince.export.tensors import check_mode, inspect_tensors
 from lince.export.graph import frozen_function, raw_pixel_function
 from lince.export.loading import load_source_model
 from lince.export.metadata_writer import ModelDescription, pack_metadata
 from lince.export.sidecar import read_training_sidecar
-from lince.export.verify import Comparison, as_probabilities, compare, output_kind, source_scores, tflite_probabilities
+from lince.export.verify import (
+    Comparison,
+    as_probabilities,
+    compare,
+    output_kind,
+    run_tflite,
+    source_scores,
+    tflite_probabilities,
+)
 from lince.models.preprocessing import Normalization, get_preset
 from lince.runtime.atomic import atomic_path, check_writable
 from lince.runtime.errors import _
@@ -53,6 +62,7 @@ class ExportConfig:
         max_drop: fail when top-1 accuracy (with labels) or agreement with
             the float model drops more than this many percentage points.
         keep_float: int8 operations (tensor names) left in float32.
+        explain: list the int8 layers with the largest quantization error.
         labels_path: label file; by default the training sidecar's.
         normalization: the model's input normalisation; by default the
             training sidecar's preset, else none (the model takes 0-255).
@@ -81,6 +91,7 @@ class ExportConfig:
     unsafe_load: bool = False
     max_drop: Optional[float] = None
     keep_float: Tuple[str, ...] = ()
+    explain: bool = False
 
 
 @dataclass
@@ -108,6 +119,7 @@ def export_model(config: ExportConfig) -> ExportResult:
     """
     output = check_writable(config.output_path, config.overwrite)
     mode = normalize_mode(config.quantization)
+    _check_options(config, mode)
     timings = {}
     started = time.perf_counter()
 
@@ -127,21 +139,20 @@ def export_model(config: ExportConfig) -> ExportResult:
 
     calibration = _calibration(config, mode, preprocessing, timings)
     evaluation = load_evaluation_set(config.eval_dir, preprocessing, labels, calibration, config.calibration_dir)
-    reference, kind = None, "auto"
-    if evaluation is not None:
-        scores = source_scores(raw_pixel_function(source, normalization), evaluation.images)
-        diagnosis.check_source_predictions(scores, normalization, evaluation.files)
-        kind = output_kind(scores)
-        reference = as_probabilities(scores)
+    if evaluation is None and mode != "float32":
+        logger.warning("No images to verify the %s model on: pass --eval DIR (or --calibration DIR) to check it "
+                       "against the float model", mode)
+    notes = []
+    reference, kind = _reference_outputs(source, normalization, evaluation, notes)
 
     step = time.perf_counter()
-    settings = ConversionSettings(quantization=mode, io_type=config.io_type, keep_float=tuple(config.keep_float))
     function = frozen_function(source, normalization)
-    tflite_model = convert(function, settings, calibration.batches if calibration is not None else None)
-    tensors = inspect_tensors(tflite_model)
-    check_mode(tensors, mode, keep_float=bool(config.keep_float))
+    tflite_model, tensors = _convert_checked(function, config, mode, calibration)
     timings["convert_s"] = time.perf_counter() - step
     logger.info("Converted to %s in %.1f s: %.2f MB", mode, timings["convert_s"], len(tflite_model) / 1e6)
+    extras = {}
+    if config.explain:
+        extras["explain"] = [layer.to_dict() for layer in explain_quantization(function, calibration)]
 
     document = _lince_document(config, mode, preprocessing, normalization, kind, calibration)
     description = ModelDescription(
@@ -157,12 +168,16 @@ def export_model(config: ExportConfig) -> ExportResult:
             step = time.perf_counter()
             comparison = compare(reference, tflite_probabilities(temporary, evaluation.images), evaluation.targets)
             timings["verify_s"] = time.perf_counter() - step
+            if config.keep_float:
+                extras["keep_float"] = _keep_float_tradeoff(
+                    function, calibration, evaluation, reference, temporary, len(packed), config.keep_float)
             failure = _failure(comparison, config, mode, source)
-            notes = [diagnosis.normalization_note(diagnosis.normalizing_layers(source))]
+            notes.append(diagnosis.normalization_note(diagnosis.normalizing_layers(source)))
             report = build_report(
                 model=output, mode=mode, size_bytes=len(packed), tensors=tensors, calibration=calibration,
                 calibration_source=config.calibration_dir, evaluation=evaluation, comparison=comparison,
                 labels=labels, max_drop=config.max_drop, passed=failure is None, notes=[n for n in notes if n])
+            report.update(extras)
             paths = write_report(report, output)
             if failure is not None:
                 rejected = output.with_name(output.stem + ".rejected.tflite")
@@ -171,6 +186,35 @@ def export_model(config: ExportConfig) -> ExportResult:
     timings["total_s"] = time.perf_counter() - started
     return ExportResult(output, output.stat().st_size, mode, labels, comparison, calibration, timings,
                         report, paths)
+
+
+def _check_options(config: ExportConfig, mode: str) -> None:
+    """Reject option combinations before any slow stage runs."""
+    if config.explain and mode != "int8":
+        raise ExportError(_("--explain applies to int8 export only, not {mode}").format(mode=mode))
+    if config.keep_float and mode != "int8":
+        raise ExportError(_("--keep-float applies to int8 export only, not {mode}").format(mode=mode))
+
+
+def _reference_outputs(source, normalization, evaluation, notes: list):
+    """Return the float model's probabilities on the evaluation images and its output kind."""
+    if evaluation is None:
+        return None, "auto"
+    scores = source_scores(raw_pixel_function(source, normalization), evaluation.images)
+    warning = diagnosis.check_source_predictions(scores, normalization)
+    if warning:
+        logger.warning("%s", warning)
+        notes.append(warning)
+    return as_probabilities(scores), output_kind(scores)
+
+
+def _convert_checked(function, config: ExportConfig, mode: str, calibration):
+    """Convert, then prove from the file's tensor types that ``mode`` was applied."""
+    settings = ConversionSettings(quantization=mode, io_type=config.io_type, keep_float=tuple(config.keep_float))
+    tflite_model = convert(function, settings, calibration.batches if calibration is not None else None)
+    tensors = inspect_tensors(tflite_model)
+    check_mode(tensors, mode, keep_float=bool(config.keep_float))
+    return tflite_model, tensors
 
 
 def _calibration(config: ExportConfig, mode: str, preprocessing: Preprocessing, timings: dict):
@@ -185,6 +229,26 @@ def _calibration(config: ExportConfig, mode: str, preprocessing: Preprocessing, 
     logger.info("Calibration: %d images from %s (%d skipped)", len(calibration.images),
                 config.calibration_dir, len(calibration.skipped))
     return calibration
+
+
+def _keep_float_tradeoff(function, calibration, evaluation, reference, model_path: Path, size: int,
+                         keep_float) -> dict:
+    """Measure the model with ``keep_float`` layers against a plain int8 conversion on the same images."""
+    import tempfile
+
+    plain = convert(function, ConversionSettings(quantization="int8"), calibration.batches)
+    with tempfile.TemporaryDirectory() as folder:
+        plain_path = Path(folder) / "plain_int8.tflite"
+        plain_path.write_bytes(plain)
+        plain_probabilities, plain_ms = run_tflite(plain_path, evaluation.images)
+    kept_probabilities, kept_ms = run_tflite(model_path, evaluation.images)
+    rows = {}
+    for name, probabilities, milliseconds, size_bytes in (
+            ("keep_float", kept_probabilities, kept_ms, size), ("int8", plain_probabilities, plain_ms, len(plain))):
+        comparison = compare(reference, probabilities, evaluation.targets)
+        rows[name] = {"top1_agreement": comparison.top1_agreement, "accuracy": comparison.export_accuracy,
+                      "size_bytes": int(size_bytes), "median_ms": milliseconds}
+    return {"layers": list(keep_float), **rows}
 
 
 def _failure(comparison: Comparison, config: ExportConfig, mode: str, source) -> Optional[str]:
@@ -202,9 +266,10 @@ def _failure(comparison: Comparison, config: ExportConfig, mode: str, source) ->
     worst = max(drops, key=drops.get)
     if drops[worst] <= config.max_drop:
         return None
+    what = _("agreement") if worst == "agreement" else _("accuracy")
     return _("the {mode} model drops {drop:.2f} points of top-1 {what} (more than --max-drop {limit}); kept as "
              "{{path}}; see the report next to it. {advice}").format(
-                 mode=mode, drop=drops[worst], what=worst, limit=config.max_drop,
+                 mode=mode, drop=drops[worst], what=what, limit=config.max_drop,
                  advice=diagnosis.collapse_advice(source, mode))
 
 

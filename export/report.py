@@ -92,6 +92,7 @@ def render_markdown(document: dict) -> str:
                       "exported correct |", "|---|---|---|---|"]
             lines += [f"| {row['name']} | {row['images']} | {row['source_correct']} | {row['export_correct']} |"
                       for row in changed]
+    lines += _explain_lines(document)
     calibration = document.get("calibration")
     if calibration:
         lines += ["", "## Calibration", "", f"{calibration['images']} images from `{calibration['source']}`.", ""]
@@ -100,3 +101,23 @@ def render_markdown(document: dict) -> str:
         lines += ["", "<details><summary>Files used</summary>", ""]
         lines += [f"- `{file}`" for file in calibration["files"]] + ["", "</details>"]
     return "\n".join(lines) + "\n"
+
+
+def _explain_lines(document: dict) -> list:
+    lines = []
+    if document.get("explain"):
+        lines += ["", "## Layers with the largest int8 error", "",
+                  "RMS error in quantization steps (rounding alone gives 0.29). Leave the worst in float with "
+                  "`--keep-float TENSOR`.", "", "| RMS error / step | op | tensor |", "|---|---|---|"]
+        lines += [f"| {layer['rmse_per_step']:.2f} | {layer['op']} | `{layer['tensor']}` |"
+                  for layer in document["explain"]]
+    tradeoff = document.get("keep_float")
+    if tradeoff:
+        lines += ["", "## Layers kept in float", "", ", ".join(f"`{name}`" for name in tradeoff["layers"]), "",
+                  "| model | top-1 agreement | top-1 accuracy | size (MB) | median latency (ms) |",
+                  "|---|---|---|---|---|"]
+        for name in ("int8", "keep_float"):
+            row = tradeoff[name]
+            lines.append(f"| {name} | {_percent(row['top1_agreement'])} | {_percent(row['accuracy'])} | "
+                         f"{row['size_bytes'] / 1e6:.2f} | {row['median_ms']:.2f} |")
+    return lines

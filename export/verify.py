@@ -26,7 +26,7 @@ class Comparison:
         source_classes: distinct top-1 classes the source model gave.
         export_classes: distinct top-1 classes the exported model gave.
         top5_overlap: mean fraction of the source top-5 classes that are
-            also in the exported model's top 5 (0-1).
+            also in the exported model's top 5, ties included (0-1).
         mean_kl_divergence: mean over images of KL(p_source || p_export), nats.
         source_accuracy, export_accuracy: top-1 accuracy (0-1) of each model
             against the true labels, or None without labels.
@@ -93,22 +93,30 @@ def as_probabilities(scores: np.ndarray) -> np.ndarray:
 
 def tflite_probabilities(model_path, images: np.ndarray) -> np.ndarray:
     """Run a ``.tflite`` model on prepared uint8 RGB images; return probabilities (N, C)."""
+    return run_tflite(model_path, images)[0]
+
+
+def run_tflite(model_path, images: np.ndarray):
+    """Run a ``.tflite`` model on prepared uint8 RGB images; return ``(probabilities (N, C), median ms)``."""
     classifier = Classifier(model_path, labels=None)
-    rows = []
+    rows, times = [], []
     for image in images:
         classifier.set_input(image)
-        classifier.invoke()
+        times.append(classifier.invoke())
         rows.append(classifier.probabilities())
-    return np.stack(rows)
+    return np.stack(rows), float(np.median(times))
 
 
 def compare(source: np.ndarray, exported: np.ndarray, targets: Optional[np.ndarray] = None) -> Comparison:
     """Compare two ``(N, C)`` probability arrays row by row, and with ``targets`` (class indices) if given."""
     source_top1 = source.argmax(axis=1)
     export_top1 = exported.argmax(axis=1)
-    source_top5 = np.argsort(-source, axis=1)[:, :5]
-    export_top5 = np.argsort(-exported, axis=1)[:, :5]
-    overlap = [len(set(a) & set(b)) / len(a) for a, b in zip(source_top5, export_top5)]
+    top_k = min(5, source.shape[1])
+    source_top5 = np.argsort(-source, axis=1)[:, :top_k]
+    # An 8-bit output rounds small probabilities to the same value, so a
+    # class tied with the export's fifth-highest value counts as in its top 5.
+    fifth = np.sort(exported, axis=1)[:, -top_k]
+    overlap = [np.mean(row[classes] >= threshold) for row, classes, threshold in zip(exported, source_top5, fifth)]
     accuracy = {"source_accuracy": None, "export_accuracy": None, "per_class": ()}
     if targets is not None and len(targets) and np.all(targets >= 0):
         accuracy = _accuracy(source_top1, export_top1, np.asarray(targets))
@@ -119,7 +127,7 @@ def compare(source: np.ndarray, exported: np.ndarray, targets: Optional[np.ndarr
         source_classes=int(len(np.unique(source_top1))),
         export_classes=int(len(np.unique(export_top1))),
         top5_overlap=float(np.mean(overlap)),
-        mean_kl_divergence=kl_divergence(source, exported),
+        mean_kl_divergence=kl_divergence(source, exported, _probability_floor(exported)),
         **accuracy,
     )
 
@@ -135,6 +143,20 @@ def kl_divergence(reference: np.ndarray, other: np.ndarray, epsilon: float = 1e-
     p /= p.sum(axis=1, keepdims=True)
     q /= q.sum(axis=1, keepdims=True)
     return float(np.mean(np.sum(p * np.log(p / q), axis=1)))
+
+
+def _probability_floor(exported: np.ndarray) -> float:
+    """Return the smallest probability the export can tell from zero, halved.
+
+    An 8-bit output stores probabilities in steps of 1/256, so a 0 means
+    "below half a step", not "impossible"; flooring at 1e-7 would make KL
+    grow with every class the source model gives 0.001.
+    """
+    values = np.unique(exported)
+    positive = values[values > 0]
+    if len(values) > 256 or not len(positive):
+        return 1e-7
+    return float(positive.min()) / 2
 
 
 def _accuracy(source_top1: np.ndarray, export_top1: np.ndarray, targets: np.ndarray) -> dict:

@@ -1,11 +1,11 @@
 """Synthetic robot's-view images and videos of signs and shapes (NumPy and OpenCV only).
 
 The demo and the tests need a labelled data set that any machine can make
-offline in seconds: six classes of signs (a stop octagon, left and right
-arrows on a blue disc, a red-ringed circle, a red-bordered triangle and a
-blue square) drawn
-over cluttered backgrounds with varied lighting, pose, scale, blur and
-sensor noise, like photos a robot takes of signs on a course.
+offline in seconds. It has six classes of signs: a stop octagon, left and
+right arrows on a blue disc, a red-ringed circle, a red-bordered triangle
+and a blue square. They are drawn over cluttered backgrounds with varied
+lighting, pose, scale, blur and sensor noise, like photos a robot takes of
+signs on a course.
 
 :func:`make_dataset` writes one folder per class; :func:`make_video`
 writes an ``mp4v`` video of a sequence of signs separated by dark gaps and a
@@ -47,6 +47,7 @@ class Scene:
     blur: float
     noise: float
     tilt: float
+    noise_seed: int = 0
 
 
 def random_scene(kind: str, rng: np.random.Generator) -> Scene:
@@ -63,6 +64,7 @@ def random_scene(kind: str, rng: np.random.Generator) -> Scene:
         blur=rng.uniform(0, 1.3),
         noise=rng.uniform(2, 10),
         tilt=rng.uniform(-0.18, 0.18),
+        noise_seed=int(rng.integers(0, 2 ** 31)),
     )
 
 
@@ -170,7 +172,7 @@ def _camera_effects(image: np.ndarray, scene: Scene) -> np.ndarray:
     image = image * light[..., None]
     if scene.blur > 0.3:
         image = cv2.GaussianBlur(image, (0, 0), scene.blur)
-    noise = np.random.default_rng(abs(hash(scene)) % (2 ** 32)).normal(0, scene.noise, image.shape)
+    noise = np.random.default_rng(scene.noise_seed).normal(0, scene.noise, image.shape)
     return np.clip(image + noise, 0, 255).astype(np.uint8)
 
 
@@ -217,7 +219,7 @@ def _segment_frames(scene: Scene, background: np.ndarray, frames: int):
         progress = frame / max(frames - 1, 1)
         moving = replace(scene, radius=scene.radius * (0.9 + 0.2 * progress),
                          center=(scene.center[0] + 0.06 * (progress - 0.5), scene.center[1]),
-                         angle=scene.angle + 4 * (progress - 0.5))
+                         angle=scene.angle + 4 * (progress - 0.5), noise_seed=scene.noise_seed + frame)
         yield render(moving, background)
 
 
@@ -226,9 +228,9 @@ def make_video(path, classes: Sequence[str] = CLASSES, fps: int = 30, size: Tupl
                overwrite: bool = False) -> Path:
     """Write an ``mp4v`` video of each class in turn (``repeats`` rounds) and its label CSV.
 
-    ``size`` is ``(height, width)``. The CSV, next to the video with the
-    suffix ``.csv``, has one ``frame,label`` row per frame; the label is empty
-    in the dark gaps between signs. Returns the CSV path.
+    ``size`` is ``(height, width)``. The CSV is written next to the video
+    with the suffix ``.csv``. It has one ``frame,label`` row per frame, and
+    the label is empty in the dark gaps between signs. Returns the CSV path.
     """
     classes = _check_classes(classes)
     path = check_writable(Path(path), overwrite)
@@ -238,11 +240,12 @@ def make_video(path, classes: Sequence[str] = CLASSES, fps: int = 30, size: Tupl
     sign_frames, gap_frames = max(1, round(seconds_per_sign * fps)), max(0, round(gap_seconds * fps))
     labels = []
     with atomic_path(path) as temporary:
-        writer = cv2.VideoWriter(str(temporary.with_suffix(".mp4")), cv2.VideoWriter_fourcc(*"mp4v"), fps,
-                                 (width, height))
-        if not writer.isOpened():
-            raise LinceError(_("{path}: OpenCV cannot write mp4v video here").format(path=path))
+        # OpenCV picks the container from the suffix, so it writes to "<temporary>.mp4" first.
+        video_file = temporary.with_suffix(".mp4")
+        writer = cv2.VideoWriter(str(video_file), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
         try:
+            if not writer.isOpened():
+                raise LinceError(_("{path}: OpenCV cannot write mp4v video here").format(path=path))
             for _round in range(repeats):
                 for name in classes:
                     scene = replace(random_scene(name, rng), radius=rng.uniform(0.28, 0.36))
@@ -252,9 +255,11 @@ def make_video(path, classes: Sequence[str] = CLASSES, fps: int = 30, size: Tupl
                     for _gap in range(gap_frames):
                         writer.write(rng.normal(12, 4, (height, width, 3)).clip(0, 255).astype(np.uint8))
                         labels.append("")
+            writer.release()
+            video_file.replace(temporary)
         finally:
             writer.release()
-        temporary.with_suffix(".mp4").replace(temporary)
+            video_file.unlink(missing_ok=True)
     rows = "frame,label\n" + "".join(f"{i},{label}\n" for i, label in enumerate(labels))
     with atomic_path(csv_path) as temporary:
         temporary.write_text(rows, encoding="utf-8")

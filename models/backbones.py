@@ -3,9 +3,9 @@
 ``keras.applications`` builds every family but EfficientNet-Lite (built by
 :mod:`lince.models.efficientnet_lite`) and lince's tiny CNN. ImageNet weights
 come from the Keras cache (``$KERAS_HOME/models``, by default
-``~/.keras/models``) when the file is there, else Keras downloads them; with
-no internet the error names the file looked for and the ``--weights PATH``
-alternative.
+``~/.keras/models``) when the file is there, else Keras downloads them.
+Without internet access, the error names the file looked for and the
+``--weights PATH`` alternative.
 """
 
 import logging
@@ -25,7 +25,14 @@ WEIGHT_SUFFIXES = (".keras", ".h5", ".weights.h5")
 
 def keras_cache_dir() -> Path:
     """Return the folder where Keras keeps downloaded weights."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        # Keras fixes its home folder when it is imported (from KERAS_HOME, else
+        # ~/.keras, else /tmp/.keras) and offers no public accessor (Keras 3.15).
+        from keras.src.backend.config import keras_home
+
+        home = keras_home()
+    except ImportError:
+        home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
     return Path(home) / "models"
 
 
@@ -168,7 +175,7 @@ def load_weights_file(model, path: Path, backbone: Backbone) -> None:
 
 
 def _read_weights_model(path: Path):
-    """Load a whole saved model, or return None when ``path`` holds weights only."""
+    """Load a whole saved model, or return None when ``path`` contains weights only."""
     import keras
 
     if str(path).endswith(".weights.h5"):

@@ -32,10 +32,12 @@ def _best_weights_callback(state: dict):
     import numpy as np
 
     class KeepBest(keras.callbacks.Callback):
-        """Copy the weights whenever the validation loss reaches a new minimum."""
+        """Record each epoch's metrics; copy the weights whenever the validation loss reaches a new minimum."""
 
         def on_epoch_end(self, epoch, logs=None):
             state["epochs"] += 1
+            for key, value in (logs or {}).items():
+                state["history"].setdefault(key, []).append(float(value))
             loss = (logs or {}).get("val_loss")
             if loss is not None and np.isfinite(loss) and loss < state["best_loss"]:
                 state["best_loss"] = loss
@@ -45,19 +47,18 @@ def _best_weights_callback(state: dict):
     return KeepBest()
 
 
-def _run_stage(model, train_data, val_data, epochs, class_weight, state, history, patience, verbose) -> bool:
+def _run_stage(model, train_data, val_data, epochs, class_weight, state, patience, verbose) -> bool:
     """Fit one stage; return True when Ctrl+C stopped it."""
     import keras
 
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
     try:
-        result = model.fit(train_data, validation_data=val_data, epochs=epochs, class_weight=class_weight,
-                           callbacks=[_best_weights_callback(state), stopper], verbose=verbose)
+        # The tf.data pipeline shuffles already; shuffle=False stops Keras warning about it.
+        model.fit(train_data, validation_data=val_data, epochs=epochs, class_weight=class_weight,
+                           shuffle=False, callbacks=[_best_weights_callback(state), stopper], verbose=verbose)
     except KeyboardInterrupt:
         logger.warning("Training interrupted after %d epoch(s); keeping the best model so far", state["epochs"])
         return True
-    for key, values in result.history.items():
-        history.setdefault(key, []).extend(float(v) for v in values)
     return False
 
 
@@ -69,17 +70,17 @@ def fit_stages(entry, size, num_classes, train_data, val_data, class_weight: Opt
     weights = None if config.weights in (None, "none") else config.weights
     model, base = build_classifier(entry, num_classes, size, weights, config.dropout)
     result = FitResult(model)
-    state = {"epochs": 0, "best_loss": float("inf"), "best_epoch": 0, "weights": None}
+    state = {"epochs": 0, "best_loss": float("inf"), "best_epoch": 0, "weights": None, "history": result.history}
     verbose = 1 if config.progress else 0
 
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     result.interrupted = _run_stage(model, train_data, val_data, config.epochs, class_weight, state,
-                                    result.history, config.patience, verbose)
+                                    config.patience, verbose)
     result.stage_boundaries.append(state["epochs"])
     if config.fine_tune and not result.interrupted:
         if weights is None:
-            logger.info("--fine-tune ignored: a backbone trained from scratch is already fully trainable")
+            logger.warning("--fine-tune ignored: a backbone trained from scratch is already fully trainable")
         else:
             if state["weights"] is not None:
                 model.set_weights(state["weights"])
@@ -87,7 +88,7 @@ def fit_stages(entry, size, num_classes, train_data, val_data, class_weight: Opt
             model.compile(optimizer=keras.optimizers.Adam(config.fine_tune_rate),
                           loss="sparse_categorical_crossentropy", metrics=["accuracy"])
             result.interrupted = _run_stage(model, train_data, val_data, config.fine_tune_epochs or config.epochs,
-                                            class_weight, state, result.history, config.patience, verbose)
+                                            class_weight, state, config.patience, verbose)
     if state["weights"] is None:
         raise LinceError(_("training stopped before the first epoch ended; nothing was written"))
     model.set_weights(state["weights"])

@@ -1,10 +1,10 @@
 """Transfer learning on a folder of photos: ``lince train`` and its Python API.
 
 :func:`train` decodes the images (one folder per class) through the camera
-loop's own preprocessing, trains a zoo backbone with a new head, and writes
-the output folder in one step: nothing appears at ``out_dir`` unless the
-whole training succeeded (or was stopped with Ctrl+C after at least one
-epoch, which keeps the best model so far).
+loop's own preprocessing and trains a zoo backbone with a new head. It
+writes the output folder in one step, so nothing appears at ``out_dir``
+unless the training succeeded. Ctrl+C after at least one epoch counts as
+success and keeps the best model so far.
 
 The output folder contains ``model.keras`` (input normalised per its preset,
 softmax output), ``labels.txt``, ``lince.json`` (see
@@ -88,7 +88,7 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class TrainResult:
-    """What :func:`train` wrote and measured."""
+    """Outcome of :func:`train`: the files written and the measured accuracy."""
 
     out_dir: Path
     model_path: Path

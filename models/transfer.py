@@ -2,7 +2,7 @@
 
 Stage 1 freezes the pretrained backbone and trains only the head (global
 pooling, dropout, dense softmax). Stage 2 (fine-tuning) unfreezes the top
-layers of the backbone; its batch normalisation layers stay frozen and in
+layers of the backbone. Its batch normalisation layers stay frozen and in
 inference mode, because updating their statistics on a small data set
 destroys what the backbone learned on ImageNet.
 """
@@ -46,8 +46,8 @@ def _faster_batch_statistics(base, momentum: float = 0.9) -> None:
     """Lower the moving-average momentum of batch normalisation for training from scratch.
 
     With Keras' default of 0.99 the moving statistics need several hundred
-    steps to catch up with the weights; a small data set trains for fewer,
-    and validation then runs on stale statistics.
+    steps to catch up with the weights. A small data set trains for fewer
+    steps, so validation would run on stale statistics.
     """
     from keras import layers
 

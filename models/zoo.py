@@ -5,7 +5,7 @@ lookup work on a machine without it. :mod:`lince.models.backbones` builds
 the Keras models.
 
 Parameter counts and MACs are those of the full ImageNet classifier (1000
-classes, with its top) at the default input size, as Keras builds it; a
+classes, with its top) at the default input size, as Keras builds it. A
 test rebuilds every model and checks them.
 """
 
@@ -98,7 +98,7 @@ def _entries() -> List[Backbone]:
 
 
 # Parameters and MACs of each ImageNet classifier (1000 classes, top included) at its
-# default input size, as Keras 3.15 builds it; tests/test_models_zoo.py rebuilds and checks them.
+# default input size, as Keras 3.15 builds it. tests/test_models_zoo.py rebuilds and checks them.
 COUNTS = {
     "vgg16": (138357544, 15470264320),
     "vgg19": (143667240, 19632062464),

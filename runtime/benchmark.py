@@ -37,9 +37,12 @@ class BenchmarkSettings:
 
     Attributes:
         runs: timed invocations per model and thread count.
-        warmup: untimed invocations before them (first calls allocate and
-            pack weights, so they are slower than the steady state).
+        warmup: untimed invocations before them, the first one included
+            even when this is 0 (first calls allocate and pack weights, so
+            they are slower than the steady state).
         threads: interpreter thread counts to measure, each one separately.
+        rounds: times every (model, thread count) pair is measured, in
+            alternating order; the figures merge all rounds.
         isolate: measure each model in its own process (see the module notes);
             ``False`` measures in this process, where the peak memory is the
             whole process's high-water mark.
@@ -49,6 +52,7 @@ class BenchmarkSettings:
     runs: int = 50
     warmup: int = 5
     threads: Tuple[int, ...] = (1,)
+    rounds: int = 1
     isolate: bool = True
     timeout: float = 1800.0
 
@@ -69,6 +73,8 @@ class Measurement:
         peak_rss_mb: peak resident memory of the measuring process, in MiB.
         runs: timed invocations.
         accuracy: top-1/top-5 accuracy when an evaluation set was given.
+        latencies_ms: the time of each timed invocation, kept for merging
+            rounds and left out of :meth:`to_dict`.
     """
 
     model: str
@@ -85,13 +91,18 @@ class Measurement:
     peak_rss_mb: float
     runs: int
     accuracy: Optional[Accuracy] = None
+    latencies_ms: Tuple[float, ...] = field(default=(), repr=False, compare=False)
 
-    def to_dict(self) -> dict:
+    def to_dict(self, with_latencies: bool = False) -> dict:
         record = asdict(self)
         record["accuracy"] = self.accuracy.to_dict() if self.accuracy else None
         for key, value in record.items():
             if isinstance(value, float):
                 record[key] = round(value, 3)
+        if with_latencies:
+            record["latencies_ms"] = list(self.latencies_ms)
+        else:
+            del record["latencies_ms"]
         return record
 
     @classmethod
@@ -99,7 +110,29 @@ class Measurement:
         accuracy = record.get("accuracy")
         if accuracy:
             accuracy = Accuracy(**{**accuracy, "unknown_labels": tuple(accuracy["unknown_labels"])})
-        return cls(**{**record, "accuracy": accuracy})
+        return cls(**{**record, "accuracy": accuracy, "latencies_ms": tuple(record.get("latencies_ms", ()))})
+
+
+def _latency_figures(latencies: np.ndarray, seconds: float) -> dict:
+    p50, p90, p99 = np.percentile(latencies, [50, 90, 99])
+    return {"p50_ms": float(p50), "p90_ms": float(p90), "p99_ms": float(p99), "mean_ms": float(latencies.mean()),
+            "throughput": latencies.size / seconds if seconds > 0 else float("inf"), "runs": int(latencies.size)}
+
+
+def merge_rounds(rounds: Sequence[Measurement]) -> Measurement:
+    """Combine measurements of one model and thread count taken in several rounds.
+
+    Percentiles are recomputed over all timed runs; load and first-call
+    times are the medians of the rounds, the peak memory their maximum.
+    """
+    if len(rounds) == 1:
+        return rounds[0]
+    latencies = np.concatenate([np.asarray(m.latencies_ms) for m in rounds])
+    seconds = sum(m.runs / m.throughput for m in rounds if m.throughput > 0)
+    return replace(rounds[0], load_ms=float(np.median([m.load_ms for m in rounds])),
+                   first_ms=float(np.median([m.first_ms for m in rounds])),
+                   peak_rss_mb=max(m.peak_rss_mb for m in rounds), latencies_ms=tuple(latencies.tolist()),
+                   **_latency_figures(latencies, seconds))
 
 
 @dataclass(frozen=True)
@@ -154,7 +187,7 @@ def detect_quantization(classifier) -> str:
 def _time_invocations(classifier, runs: int, warmup: int) -> Tuple[float, np.ndarray, float]:
     """Return the first call's ms, the ms of each timed run and their wall-clock seconds."""
     height, width = classifier.preprocessing.size
-    # Latency does not depend on the pixel values, so random pixels stand in for a frame.
+    # Convolution kernels take the same time whatever the pixel values, so random pixels stand in for a frame.
     image = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
     classifier.set_input(image)
     first_ms = classifier.invoke()
@@ -180,14 +213,13 @@ def measure_model(model, threads: int, runs: int = 50, warmup: int = 5,
     classifier = Classifier(path, labels=labels, num_threads=threads)
     load_ms = (time.perf_counter() - start) * 1000.0
     first_ms, latencies, seconds = _time_invocations(classifier, runs, warmup)
+    # Read before the evaluation, whose decoded photos are not the model's memory.
+    peak_mb = peak_rss_mb()
     accuracy = evaluate(classifier, samples, progress=progress) if samples else None
-    p50, p90, p99 = np.percentile(latencies, [50, 90, 99])
     return Measurement(
         model=str(path), threads=threads, quantization=detect_quantization(classifier),
-        size_bytes=path.stat().st_size, load_ms=load_ms, first_ms=first_ms,
-        p50_ms=float(p50), p90_ms=float(p90), p99_ms=float(p99), mean_ms=float(latencies.mean()),
-        throughput=runs / seconds if seconds > 0 else float("inf"),
-        peak_rss_mb=peak_rss_mb(), runs=runs, accuracy=accuracy,
+        size_bytes=path.stat().st_size, load_ms=load_ms, first_ms=first_ms, peak_rss_mb=peak_mb,
+        accuracy=accuracy, latencies_ms=tuple(latencies.tolist()), **_latency_figures(latencies, seconds),
     )
 
 
@@ -211,36 +243,43 @@ def _measure_isolated(job: dict, timeout: float) -> Measurement:
         path=job["model"], code=done.returncode, details=details))
 
 
+def _measure_pair(path: Path, threads: int, settings: "BenchmarkSettings", samples, labels,
+                  progress: bool) -> Measurement:
+    if not settings.isolate:
+        return measure_model(path, threads, settings.runs, settings.warmup, samples, labels, progress)
+    job = {"model": str(path), "threads": threads, "runs": settings.runs, "warmup": settings.warmup,
+           "labels": None if labels is None else str(labels),
+           "samples": [asdict(sample) for sample in samples] if samples else None}
+    return _measure_isolated(job, settings.timeout)
+
+
 def benchmark(models: Sequence, settings: BenchmarkSettings = BenchmarkSettings(),
               samples: Optional[Sequence[LabelledImage]] = None, labels=None,
               progress: bool = False) -> List[Measurement]:
-    """Measure every model at every thread count of ``settings``, one after the other.
+    """Measure every model at every thread count of ``settings``, in ``settings.rounds`` rounds.
 
-    Accuracy does not depend on the thread count, so the evaluation set runs
-    once per model, at its first thread count, and that figure is copied to
-    the model's other rows.
+    Each round measures every pair once, in the same order, so that a change
+    of load on the machine affects all models alike; the rounds of a pair are
+    then merged. Accuracy does not depend on the thread count, so the
+    evaluation set runs once per model, in the first round at its first
+    thread count, and that figure is copied to the model's other rows.
     """
     from tqdm import tqdm
 
     pairs = [(Path(model), threads) for model in models for threads in settings.threads]
-    results: List[Measurement] = []
+    rounds = {pair: [] for pair in pairs}
     accuracy_of = {}
+    steps = [pair for _round in range(settings.rounds) for pair in pairs]
     # disable=None lets tqdm turn itself off when stderr is not a terminal.
-    for path, threads in tqdm(pairs, desc="benchmark", unit="run", disable=None if progress else True, leave=False):
+    for path, threads in tqdm(steps, desc="benchmark", unit="run", disable=None if progress else True, leave=False):
         with_eval = samples if path not in accuracy_of else None
-        if settings.isolate:
-            job = {"model": str(path), "threads": threads, "runs": settings.runs, "warmup": settings.warmup,
-                   "labels": None if labels is None else str(labels),
-                   "samples": [asdict(sample) for sample in with_eval] if with_eval else None}
-            result = _measure_isolated(job, settings.timeout)
-        else:
-            result = measure_model(path, threads, settings.runs, settings.warmup, with_eval, labels, progress)
+        result = _measure_pair(path, threads, settings, with_eval, labels, progress)
         if with_eval:
             accuracy_of[path] = result.accuracy
         elif samples:
             result = replace(result, accuracy=accuracy_of[path])
-        results.append(result)
-    return results
+        rounds[(path, threads)].append(result)
+    return [merge_rounds(rounds[pair]) for pair in pairs]
 
 
 def _is_float(measurement: Measurement) -> bool:
@@ -292,7 +331,7 @@ def _child_main() -> int:
     except LinceError as error:
         sys.stdout.write(RESULT_TAG + json.dumps({"error": str(error)}) + "\n")
         return 1
-    sys.stdout.write(RESULT_TAG + json.dumps(result.to_dict()) + "\n")
+    sys.stdout.write(RESULT_TAG + json.dumps(result.to_dict(with_latencies=True)) + "\n")
     return 0
 
 

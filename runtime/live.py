@@ -28,7 +28,7 @@ class StableClassifier:
         classifier: a loaded :class:`Classifier`.
         smoothing: moving average, hysteresis and threshold settings.
         crop: ``"center"`` or ``"none"`` to override the model's crop mode;
-            ``None`` keeps what the model's metadata says.
+            ``None`` keeps the crop in the model's metadata.
         roi: ``(x, y, w, h)`` region of the frame to classify, or ``None``
             for the whole frame.
         top_k: classes listed in each result.

@@ -1,4 +1,4 @@
-"""Show and record what the loop sees: the frame with its label, score, FPS and latency."""
+"""Draw, show and record annotated frames: each frame with its label, score, FPS and latency."""
 
 import logging
 import os
@@ -49,7 +49,7 @@ def draw_overlay(frame_bgr: np.ndarray, result: FrameResult, fps: float,
 
 
 class Window:
-    """An OpenCV window, or nothing where no display exists (headless)."""
+    """An OpenCV window that shows annotated frames where a display exists."""
 
     def __init__(self, title: str):
         self.title = title

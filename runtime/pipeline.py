@@ -18,11 +18,11 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
-from lince.runtime.capture import CaptureThread, RecoverySettings
+from lince.runtime.capture import CaptureThread, DirectReader, RecoverySettings
 from lince.runtime.classifier import Classifier
 from lince.runtime.errors import LinceError, _
 from lince.runtime.live import StableClassifier
@@ -84,15 +84,16 @@ class Pipeline:
                  smoothing: SmoothingSettings = SmoothingSettings(), crop: Optional[str] = None,
                  roi: Optional[Tuple[int, int, int, int]] = None, settings: LoopSettings = LoopSettings()):
         self.settings = settings
+        # The source string is checked first: a typo in it fails before the model loads.
+        self.source: FrameSource = make_source(source, settings.source)
         self.classifier = model if isinstance(model, Classifier) else Classifier(
             model, labels=labels, num_threads=num_threads)
         self.step = StableClassifier(self.classifier, smoothing, crop=crop, roi=roi, top_k=settings.top_k)
-        self.source: FrameSource = make_source(source, settings.source)
         self.stats = LoopStats()
         self._result_callbacks: List[ResultCallback] = []
         self._stats_callbacks: List[StatsCallback] = []
         self._stop = threading.Event()
-        self._capture: Optional[CaptureThread] = None
+        self._capture: Optional[Union[CaptureThread, DirectReader]] = None
         self._reported_dropped = 0
         self._reported_reopened = 0
         self.frames_done = 0
@@ -114,8 +115,11 @@ class Pipeline:
         if self._capture is not None:
             return self
         self.source.open()
-        self._capture = CaptureThread(self.source, realtime=self.settings.realtime,
-                                      recovery=self.settings.recovery).start()
+        if self.source.live or self.settings.realtime:
+            self._capture = CaptureThread(self.source, realtime=self.settings.realtime,
+                                          recovery=self.settings.recovery).start()
+        else:
+            self._capture = DirectReader(self.source).start()
         self.stats.start()
         logger.info("Reading %s (%s)", self.source.description,
                     "real time" if self._capture.keep_newest else "every frame")

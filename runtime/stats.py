@@ -42,7 +42,7 @@ class TimeHistogram:
             return math.nan
         rank = max(1, math.ceil(q / 100.0 * self.total))
         index = int(np.searchsorted(np.cumsum(self.counts), rank))
-        # Report the geometric middle of the bin that holds the rank.
+        # Report the geometric middle of the bin that contains the rank.
         low = _EDGES_MS[max(index - 1, 0)]
         high = _EDGES_MS[min(index, _EDGES_MS.size - 1)]
         return float(math.sqrt(low * high))

@@ -1,5 +1,6 @@
 """Helpers for the output tests: a real Mosquitto broker, an MQTT subscriber, free ports."""
 
+import getpass
 import json
 import queue
 import shutil
@@ -44,16 +45,34 @@ def wait_until(condition, timeout: float, interval: float = 0.02) -> bool:
 class Mosquitto:
     """A Mosquitto broker on 127.0.0.1:``port``, started and killed by the test."""
 
-    def __init__(self, port: int, folder: Path):
+    def __init__(self, port: int, folder: Path, users: Optional[dict] = None):
         binary = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
         if binary is None:
             pytest.skip("mosquitto is not installed (apt-get install mosquitto; see scripts/test-services.txt)")
         self.binary = binary
         self.port = port
         self.config = folder / "mosquitto.conf"
-        self.config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        # Run as the test's user: as root, Mosquitto would switch to its own
+        # user, which cannot read the test's temporary folder.
+        settings = f"listener {port} 127.0.0.1\npersistence false\nuser {getpass.getuser()}\n"
+        if users:
+            settings += f"allow_anonymous false\npassword_file {self._password_file(folder, users)}\n"
+        else:
+            settings += "allow_anonymous true\n"
+        self.config.write_text(settings)
         self.log = folder / "mosquitto.log"
         self.process: Optional[subprocess.Popen] = None
+
+    @staticmethod
+    def _password_file(folder: Path, users: dict) -> Path:
+        tool = shutil.which("mosquitto_passwd")
+        if tool is None:
+            pytest.skip("mosquitto_passwd is not installed (it comes with the mosquitto package)")
+        path = folder / "passwords"
+        path.write_text("")
+        for user, password in users.items():
+            subprocess.run([tool, "-b", str(path), user, password], check=True, capture_output=True, timeout=30)
+        return path
 
     def start(self) -> None:
         with open(self.log, "ab") as log:
@@ -79,13 +98,15 @@ class Mosquitto:
 class Subscriber:
     """A paho-mqtt client that collects the JSON messages of one topic."""
 
-    def __init__(self, port: int, topic: str):
+    def __init__(self, port: int, topic: str, username: Optional[str] = None, password: Optional[str] = None):
         import paho.mqtt.client as mqtt
 
         self.messages: "queue.Queue" = queue.Queue()
         self.retained: List[bool] = []
         self._subscribed = False
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        if username is not None:
+            self.client.username_pw_set(username, password)
         self.client.on_connect = lambda client, *_: client.subscribe(topic, qos=1)
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message

@@ -62,6 +62,7 @@ def train_colour_model(path: Path, rescaling: bool = False) -> Path:
     model = keras.Model(inputs, outputs)
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
     model.fit(pixels if rescaling else (pixels - 127.5) / 127.5, labels, epochs=6, batch_size=32, verbose=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
     return path
 

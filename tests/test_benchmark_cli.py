@@ -38,14 +38,17 @@ def test_table_has_row_per_model_and_thread(small_model, second_model):
 
 
 def test_json_output(small_model):
-    result = _invoke(small_model, "--threads", "1", "--runs", "4", "--warmup", "0", "--json")
+    result = _invoke(small_model, "--threads", "1", "--runs", "4", "--rounds", "2", "--warmup", "0", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output.splitlines()[-1])
     assert report["runs"] == 4
+    assert report["rounds"] == 2
     assert report["machine"]["cores"] >= 1
     [row] = report["results"]
     assert row["model"] == str(small_model)
     assert row["threads"] == 1
+    assert row["runs"] == 8
+    assert "latencies_ms" not in row
     assert row["size_bytes"] == small_model.stat().st_size
     assert row["quantization"] == "int8"
     assert row["p50_ms"] <= row["p99_ms"]

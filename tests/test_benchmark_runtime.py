@@ -2,6 +2,7 @@
 
 import csv
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -14,6 +15,7 @@ from lince.runtime.benchmark import (
     benchmark,
     detect_quantization,
     measure_model,
+    merge_rounds,
     recommend,
 )
 from lince.runtime.classifier import Classifier
@@ -277,3 +279,26 @@ def test_measurement_round_trip():
     assert copy.model == original.model
     assert copy.accuracy.top1 == original.accuracy.top1
     assert math.isclose(copy.p50_ms, original.p50_ms)
+
+
+def test_merge_rounds_recomputes_percentiles():
+    first = replace(VARIANTS[0], latencies_ms=(1.0, 2.0, 3.0), runs=3, throughput=1000.0, load_ms=10.0,
+                    peak_rss_mb=40.0)
+    second = replace(VARIANTS[0], latencies_ms=(4.0, 5.0, 6.0, 7.0), runs=4, throughput=200.0, load_ms=30.0,
+                     peak_rss_mb=60.0)
+    merged = merge_rounds([first, second])
+    assert merged.runs == 7
+    assert merged.p50_ms == pytest.approx(4.0)
+    assert merged.mean_ms == pytest.approx(4.0)
+    assert merged.load_ms == pytest.approx(20.0)
+    assert merged.peak_rss_mb == 60.0
+    # 3 runs in 3 ms plus 4 runs in 20 ms.
+    assert merged.throughput == pytest.approx(7 / 0.023)
+
+
+def test_rounds_merge_all_runs(models_dir):
+    model = models_dir / "mobilenet_v1_0.25_128_quant.tflite"
+    [result] = benchmark([model], BenchmarkSettings(runs=4, warmup=1, threads=(1,), rounds=3))
+    assert result.runs == 12
+    assert len(result.latencies_ms) == 12
+    assert "latencies_ms" not in result.to_dict()

@@ -114,7 +114,8 @@ def test_cli_quantize_float16(colour_setup):
     model, images, labels, root = colour_setup
     output = root / "cli_fp16.tflite"
     result = CliRunner().invoke(cli, ["export", str(model), "-o", str(output), "--quantize", "float16",
-                                      "--calibration", str(images), "--labels", str(labels), "--preprocess", "tf"])
+                                      "--calibration", str(images), "--calibration-count", "40",
+                                      "--labels", str(labels), "--preprocess", "tf"])
     assert result.exit_code == 0, result.output
     assert "float16" in result.output
     report = json.loads(output.with_name("cli_fp16.report.json").read_text())

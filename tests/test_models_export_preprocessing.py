@@ -3,7 +3,7 @@
 For one small member per family, with random weights (same seed): the
 exported ``.tflite`` fed raw 0-255 pixels must give the probabilities of the
 Keras model fed ``keras.applications.<family>.preprocess_input(pixels)``.
-Tolerance: 2e-4 absolute on probabilities (float32 TFLite kernels round
+Tolerance: 5e-4 absolute on probabilities (float32 TFLite kernels round
 differently from TensorFlow's).
 """
 
@@ -18,7 +18,7 @@ from lince.runtime.preprocess import Preprocessing, prepare_image
 pytestmark = [pytest.mark.tensorflow, pytest.mark.slow]
 
 SIZE = (64, 64)
-TOLERANCE = 2e-4
+TOLERANCE = 5e-4
 PHOTOS = ("bird.bmp", "cat.bmp", "parrot.jpg", "sunflower.bmp")
 
 
@@ -52,9 +52,22 @@ def raw_pixels(images_dir):
     return np.stack([prepare_image(read_image(images_dir / name), Preprocessing(size=SIZE)) for name in PHOTOS])
 
 
-def _spread_head(model, pixels):
-    """Scale the random head so that probabilities differ clearly between images."""
+def _wake_up(model, pixels):
+    """Give random weights activations that differ between images.
+
+    Freshly initialised batch normalisation is the identity in inference
+    mode, and a deep ReLU network then often outputs the same features for
+    every image. One training-mode pass with momentum 0 sets each layer's
+    moving statistics to those of ``pixels``; the head is then scaled so
+    that the probabilities differ clearly between images.
+    """
     import keras
+    from keras import layers
+
+    for layer in _all_layers(model):
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = 0.0
+    model(pixels, training=True)
 
     features = keras.Model(model.input, model.get_layer("avg_pool").output).predict(pixels, verbose=0)
     dense = model.get_layer("predictions")
@@ -63,6 +76,13 @@ def _spread_head(model, pixels):
     spread = (features - features.mean(axis=0)).std() + 1e-6
     kernel = rng.normal(0, 1.5 / (spread * np.sqrt(features.shape[1])), kernel.shape).astype(np.float32)
     dense.set_weights([kernel, bias])
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _all_layers(layer)
 
 
 @pytest.mark.parametrize("name, module_name", CASES)
@@ -78,7 +98,7 @@ def test_export_matches_preprocess_input(name, module_name, raw_pixels, tmp_path
     model, _base = build_classifier(entry, 5, SIZE, weights=None, dropout=0.0)
     preprocess = _lite_preprocess if module_name is None else _keras_preprocess(module_name)
     reference_input = preprocess(raw_pixels.astype(np.float32).copy())
-    _spread_head(model, reference_input)
+    _wake_up(model, reference_input)
     expected = model.predict(reference_input, verbose=0)
     model_path = tmp_path / "model.keras"
     model.save(model_path)
@@ -91,4 +111,4 @@ def test_export_matches_preprocess_input(name, module_name, raw_pixels, tmp_path
 
     # The comparison can fail: another normalisation moves the probabilities well past the tolerance.
     wrong = get_preset("unit" if entry.preprocess != "unit" else "tf").apply(raw_pixels)
-    assert np.abs(model.predict(wrong, verbose=0) - expected).max() > 50 * TOLERANCE
+    assert np.abs(model.predict(wrong, verbose=0) - expected).max() > 40 * TOLERANCE

@@ -10,6 +10,13 @@ from lince.runtime.preprocess import Preprocessing, prepare_image
 
 pytestmark = pytest.mark.tensorflow
 
+def _use_keras_home(monkeypatch, folder):
+    # Keras reads KERAS_HOME once, on import, so the test changes its setting directly.
+    from keras.src.backend import config
+
+    monkeypatch.setattr(config, "_KERAS_DIR", str(folder))
+
+
 PHOTOS = ("bird.bmp", "cat.bmp", "dragonfly.bmp", "grace_hopper.bmp", "parrot.jpg", "sunflower.bmp")
 
 
@@ -57,7 +64,7 @@ def test_imagenet_weights_from_keras_cache(tmp_path, monkeypatch, fixture_model,
     cache = tmp_path / "models"
     cache.mkdir()
     (cache / "efficientnet_lite0_imagenet.keras").symlink_to(models_dir / "efficientnet_lite0_imagenet.keras")
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    _use_keras_home(monkeypatch, tmp_path)
     # Without its top (a new head), the backbone's features equal the fixture's.
     features = build_keras_model(get_backbone("efficientnet-lite0"), include_top=False, pooling="avg",
                                  weights="imagenet")
@@ -72,7 +79,7 @@ def test_missing_cached_weights_names_file(tmp_path, monkeypatch):
     from lince.models.backbones import build_keras_model
     from lince.runtime.errors import LinceError
 
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    _use_keras_home(monkeypatch, tmp_path)
     with pytest.raises(LinceError) as error:
         build_keras_model(get_backbone("efficientnet-lite1"), weights="imagenet")
     message = str(error.value)
@@ -87,3 +94,26 @@ def test_wrong_architecture_weights_rejected(models_dir):
     with pytest.raises(LinceError, match="efficientnet-lite1"):
         build_keras_model(get_backbone("efficientnet-lite1"), size=(64, 64),
                           weights=str(models_dir / "efficientnet_lite0_imagenet.keras"))
+
+
+def test_offline_keras_weights_error(tmp_path, monkeypatch):
+    """Without a cached file and without internet, the error names the file and --weights."""
+    import urllib.error
+
+    from keras.src.utils import file_utils
+
+    from lince.models.backbones import build_keras_model
+    from lince.runtime.errors import LinceError
+
+    def no_network(url, *args, **kwargs):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(file_utils, "urlretrieve", no_network)
+    _use_keras_home(monkeypatch, tmp_path)
+    with pytest.raises(LinceError) as error:
+        build_keras_model(get_backbone("mobilenetv2-0.35"), size=(96, 96), weights="imagenet")
+    message = str(error.value)
+    expected = tmp_path / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5"
+    assert str(expected) in message
+    assert "--weights PATH" in message
+    assert "--weights none" in message

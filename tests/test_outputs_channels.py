@@ -5,9 +5,12 @@ import logging
 import os
 import select
 import socket
-import time
+import subprocess
+import sys
 import threading
+import time
 import tty
+from pathlib import Path
 
 import pytest
 
@@ -162,3 +165,80 @@ def test_serial_unplugged_is_retried(pty_pair, caplog):
     started = time.monotonic()
     outputs.close(timeout=1)
     assert time.monotonic() - started < 3
+
+
+def test_rate_caps_udp_results(udp_listener):
+    outputs = open_outputs([f"udp://127.0.0.1:{udp_listener.getsockname()[1]}"], rate_hz=10)
+    started = time.monotonic()
+    published = 0
+    while time.monotonic() - started < 0.5:
+        outputs.publish(make_result(published, "cat"))
+        published += 1
+        time.sleep(0.005)
+    elapsed = time.monotonic() - started
+    outputs.close()
+    udp_listener.settimeout(0.5)
+    received = []
+    try:
+        while True:
+            received.append(json.loads(udp_listener.recvfrom(65535)[0]))
+    except socket.timeout:
+        pass
+    assert published > 40
+    assert 1 <= len(received) <= int(elapsed * 10) + 1
+    assert received[0]["frame_number"] == 0
+
+
+STDOUT_READER_GONE = """
+import sys, time
+sys.path.insert(0, {tests!r})
+from outputs_support import make_result
+from lince.runtime.outputs import open_outputs
+outputs = open_outputs(["stdout", "udp://127.0.0.1:{port}"])
+for number in range(50):
+    outputs.publish(make_result(number, "cat"))
+    time.sleep(0.01)
+outputs.close()
+print("loop finished", file=sys.stderr)
+"""
+
+
+def test_stdout_closed_by_reader(udp_listener):
+    """`lince run ... | head -1`: stdout stops, the loop and the other outputs go on."""
+    tests = str(Path(__file__).parent)
+    script = STDOUT_READER_GONE.format(tests=tests, port=udp_listener.getsockname()[1])
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.readline()
+    process.stdout.close()  # the reader goes away after one line
+    stderr = process.communicate(timeout=60)[1].decode()
+    assert process.returncode == 0, stderr
+    assert "stdout: stopped this output" in stderr
+    assert "loop finished" in stderr
+    records = receive_datagrams(udp_listener, 50)
+    assert [record["frame_number"] for record in records] == list(range(50))
+
+
+def test_serial_port_taken_by_another_lince(pty_pair, caplog):
+    master, device = pty_pair
+    caplog.set_level(logging.WARNING, logger="lince.runtime.outputs")
+    first = open_outputs([f"serial://{device}"])
+    first.publish(make_result(0, "cat"))
+    assert read_lines(master, 1) == ["cat,0.90"]
+    second = open_outputs([f"serial://{device}"])
+    second.publish(make_result(0, "dog"))
+    assert wait_until(lambda: "attempt 1" in caplog.text, timeout=5)
+    second.close(timeout=0.5)
+    first.publish(make_result(1, "cat"))
+    assert read_lines(master, 1) == ["cat,0.90"]
+    first.close()
+
+
+def test_udp_too_large_result_is_dropped(udp_listener, caplog):
+    caplog.set_level(logging.WARNING, logger="lince.runtime.outputs")
+    outputs = open_outputs([f"udp://127.0.0.1:{udp_listener.getsockname()[1]}"])
+    outputs.publish(make_result(0, "x" * 70_000))  # more than a UDP datagram can carry
+    outputs.publish(make_result(1, "cat"))
+    outputs.close()
+    records = receive_datagrams(udp_listener, 1)
+    assert records[0]["frame_number"] == 1
+    assert "do not fit in one datagram" in caplog.text

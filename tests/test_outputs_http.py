@@ -2,7 +2,6 @@
 
 import json
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -80,6 +79,17 @@ def test_http_serves_result_health_and_frame(preview):
     assert decoded.shape == (480, 640, 3)
     assert np.abs(decoded.astype(int) - blue_frame()).mean() < 4
     assert get(url + "nothing-here")[0] == 404
+
+
+def test_http_head_request(preview):
+    outputs, url = preview
+    outputs.publish(make_result(0, "cat"), None)
+    assert wait_until(lambda: get(url + "health")[0] == 200, timeout=5)
+    request = urllib.request.Request(url + "health", method="HEAD")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+        assert int(response.headers["Content-Length"]) > 0
+        assert response.read() == b""
 
 
 def test_http_page_escapes_label(preview):

@@ -108,7 +108,7 @@ def test_mqtt_broker_restart_others_go_on(broker, caplog):
     caplog.set_level(logging.WARNING, logger="lince.runtime.outputs")
     listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     listener.bind(("127.0.0.1", 0))
-    listener.settimeout(5)
+    listener.settimeout(0.2)
     datagrams = []
     stop = threading.Event()
 
@@ -169,3 +169,27 @@ def test_mqtt_broker_restart_others_go_on(broker, caplog):
         listener.close()
     numbers = [record["frame_number"] for record in datagrams]
     assert numbers == list(range(frame_number))
+
+
+def test_mqtt_password_login(tmp_path, caplog, monkeypatch):
+    caplog.set_level(logging.WARNING, logger="lince.runtime.outputs")
+    broker = Mosquitto(free_port(), tmp_path, users={"robot": "s3cret", "viewer": "look"})
+    broker.start()
+    subscriber = Subscriber(broker.port, TOPIC, "viewer", "look")
+    monkeypatch.setenv("LINCE_MQTT_PASSWORD", "s3cret")
+    good = open_outputs([f"mqtt://robot@127.0.0.1:{broker.port}/{TOPIC}"])
+    wrong = open_outputs([f"mqtt://robot:guess@127.0.0.1:{broker.port}/{TOPIC}"])
+    try:
+        good.publish(make_result(0, "cat"))
+        wrong.publish(make_result(0, "dog"))
+        assert subscriber.take(1)[0]["stable_label"] == "cat"
+        assert wait_until(lambda: "the broker refused the connection" in caplog.text, timeout=10)
+        assert caplog.text.count("refused the connection") == 1
+        assert "guess" not in caplog.text
+        time.sleep(0.5)
+        assert subscriber.messages.empty(), "a result got through with a wrong password"
+    finally:
+        good.close(timeout=1)
+        wrong.close(timeout=1)
+        subscriber.close()
+        broker.stop()

@@ -8,9 +8,11 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import tty
+import urllib.request
 
+import cv2
+import numpy as np
 import pytest
 
 from conftest import require_fixture
@@ -127,6 +129,18 @@ def start_run(specs, realtime):
                             env={**os.environ, "LINCE_LANG": "en"})
 
 
+def check_preview(url):
+    """Check that the preview server of a running ``lince run`` serves its result and frame."""
+    with urllib.request.urlopen(url + "result", timeout=5) as response:
+        record = json.load(response)
+    assert record["stable_label"] in ["unknown"] + expected_labels()
+    with urllib.request.urlopen(url + "frame.jpg", timeout=5) as response:
+        frame = cv2.imdecode(np.frombuffer(response.read(), np.uint8), cv2.IMREAD_COLOR)
+    assert frame.shape == (480, 640, 3)
+    with urllib.request.urlopen(url + "health", timeout=5) as response:
+        assert json.load(response)["status"] == "ok"
+
+
 def stdout_changes(stdout_text):
     records = [json.loads(line) for line in stdout_text.splitlines()]
     return [(record["frame_number"], record["stable_label"]) for record in records]
@@ -145,7 +159,7 @@ def test_run_sends_same_changes_everywhere(channels):
 
     for name in ("udp", "serial", "mqtt"):
         collector = collectors[name]
-        assert wait_until(lambda: len(collector.items) >= len(from_stdout), timeout=10), \
+        assert wait_until(lambda collector=collector: len(collector.items) >= len(from_stdout), timeout=10), \
             f"{name} got {len(collector.items)} of {len(from_stdout)} changes"
     assert collectors["udp"].items == from_stdout
     assert collectors["mqtt"].items == from_stdout
@@ -156,11 +170,13 @@ def test_run_sends_same_changes_everywhere(channels):
 def test_run_survives_broker_restart(channels):
     """Kill the broker mid-run: UDP and stdout miss nothing, MQTT flows again after the restart."""
     broker, collectors, specs = channels
-    process = start_run(specs, realtime=True)
+    preview = f"http://127.0.0.1:{free_port()}/"
+    process = start_run(specs + [preview], realtime=True)
     udp = collectors["udp"]
     try:
         # The video plays at 30 fps: Egyptian cat appears after 2.5 s, daisy after 5 s.
         assert wait_until(lambda: any(label == "Egyptian cat" for _f, label in udp.items), timeout=30)
+        check_preview(preview)
         broker.stop()
         assert wait_until(lambda: any(label == "daisy" for _f, label in udp.items), timeout=30)
         restarted_at_frame = udp.items[-1][0]

@@ -149,3 +149,17 @@ def test_line_format_keeps_one_line_per_result():
 def test_line_format_falls_back_without_smoothing():
     raw = FrameResult(frame_number=0, capture_time=0.0, frame_age_ms=0.0, label="daisy", index=985, score=0.25)
     assert LineFormat("{stable_label},{stable_score:.2f}").format(raw) == "daisy,0.25\n"
+
+
+def test_error_message_hides_password():
+    with pytest.raises(OutputError) as raised:
+        parse_output("mqtt://robot:s3cret@10.0.0.2/t?qos=7")
+    assert "s3cret" not in str(raised.value)
+    assert "mqtt://robot:***@10.0.0.2/t?qos=7" in str(raised.value)
+
+
+def test_mqtt_password_from_environment(monkeypatch):
+    monkeypatch.setenv("LINCE_MQTT_PASSWORD", "from-env")
+    assert parse_output("mqtt://robot@10.0.0.2/t")._credentials == ("robot", "from-env")
+    assert parse_output("mqtt://robot:inline@10.0.0.2/t")._credentials == ("robot", "inline")
+    assert parse_output("mqtt://10.0.0.2/t")._credentials == (None, None)

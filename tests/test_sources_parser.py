@@ -123,7 +123,7 @@ def test_video_file_that_is_not_video(tmp_path):
 
 def test_folder_without_images(tmp_path):
     (tmp_path / "readme.txt").write_text("no images")
-    with pytest.raises(SourceError, match="no images"):
+    with pytest.raises(SourceError, match="no images found"):
         make_source(str(tmp_path)).open()
 
 

@@ -87,16 +87,22 @@ def test_validation_accuracy_at_least_95(trained):
     assert len(truth) >= 100
 
 
-def test_int8_export_loses_at_most_one_point(trained, signs, tmp_path):
+@pytest.fixture(scope="module")
+def exported(trained, signs, tmp_path_factory) -> Path:
+    """The int8 export made with no flags beyond the calibration folder."""
+    path = tmp_path_factory.mktemp("exported") / "signs_int8.tflite"
+    result = CliRunner().invoke(cli, ["export", str(trained / "model.keras"), "-o", str(path), "--int8",
+                                      "--calibration", str(signs)])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_int8_export_loses_at_most_one_point(trained, exported):
     import keras
 
     from lince.models.preprocessing import get_preset
     from lince.runtime.classifier import Classifier
 
-    exported = tmp_path / "signs_int8.tflite"
-    result = CliRunner().invoke(cli, ["export", str(trained / "model.keras"), "-o", str(exported), "--int8",
-                                      "--calibration", str(signs)])
-    assert result.exit_code == 0, result.output
     pixels, truth = _validation_set(trained)
     model = keras.models.load_model(trained / "model.keras", compile=False)
     float_accuracy = float(np.mean(model.predict(get_preset("unit").apply(pixels), verbose=0).argmax(1) == truth))
@@ -119,6 +125,23 @@ def test_evaluate_keras_and_tflite_agree_with_training(trained, signs, tmp_path)
     report = json.loads((tmp_path / "report" / "results.json").read_text())
     assert len(report["mistakes"]) == round((1 - summary["top1"]) * 600)
     assert (tmp_path / "report" / "confusion.png").exists()
+
+
+def test_evaluate_int8_tflite(trained, exported, signs, tmp_path):
+    labels = (trained / "labels.txt").read_text().splitlines()
+    paths = (trained / "validation.txt").read_text().splitlines()
+    rows = "".join(f"{path},{path.split('/')[-2]}\n" for path in paths)
+    (tmp_path / "validation.csv").write_text("file,label\n" + rows)
+    result = CliRunner().invoke(cli, ["evaluate", str(exported), str(tmp_path / "validation.csv"), "-o",
+                                      str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    assert "top-1 accuracy: " in result.output
+    for name in labels:
+        assert name in result.output  # Per-class accuracy and confusion matrix rows.
+    right, total = map(int, result.output.split("top-1 accuracy: ")[1].split("(")[1].split(")")[0].split("/"))
+    assert total == len(paths)
+    sidecar = json.loads((trained / "lince.json").read_text())
+    assert right / total >= sidecar["val_accuracy"] - 0.01
 
 
 def test_interrupt_keeps_best_model(signs, tmp_path, monkeypatch):

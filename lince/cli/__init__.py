@@ -26,6 +26,7 @@ COMMANDS = {
     "models": "lince.cli.models:models",
     "evaluate": "lince.cli.evaluate:evaluate",
     "run": "lince.cli.run:run",
+    "service": "lince.cli.service:service",
     "export": "lince.cli.export:export",
     "calibration": "lince.cli.calibration:calibration",
     "benchmark": "lince.cli.benchmark:benchmark",

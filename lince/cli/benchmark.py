@@ -94,6 +94,9 @@ def _speedups(measurements, names) -> list:
               help=_("Interpreter thread counts to measure, separated by commas (default: 1 and the CPU count)."))
 @click.option("--runs", default=50, show_default=True, type=click.IntRange(1, 100000),
               help=_("Timed inferences per model and thread count."))
+@click.option("--rounds", default=1, show_default=True, type=click.IntRange(1, 100),
+              help=_("Measure every model and thread count this many times, in alternating order, and merge the "
+                     "runs; more rounds even out a machine whose load changes."))
 @click.option("--warmup", default=5, show_default=True, type=click.IntRange(0, 10000),
               help=_("Untimed inferences before the timed ones."))
 @click.option("--eval", "eval_data", type=click.Path(exists=True, path_type=Path),
@@ -112,7 +115,7 @@ def _speedups(measurements, names) -> list:
               help=_("Measure every model in this process instead of one process each (faster to start; the "
                      "peak memory then covers all models measured so far)."))
 @click.option("--json", "as_json", is_flag=True, help=_("Print the results as one JSON object."))
-def benchmark(models, threads, runs, warmup, eval_data, eval_limit, max_drop, reference, labels, in_process,
+def benchmark(models, threads, runs, rounds, warmup, eval_data, eval_limit, max_drop, reference, labels, in_process,
               as_json):
     from lince.runtime.benchmark import BenchmarkSettings, recommend
     from lince.runtime.benchmark import benchmark as run_benchmark
@@ -132,20 +135,21 @@ def benchmark(models, threads, runs, warmup, eval_data, eval_limit, max_drop, re
         click.echo(_("Warning: {message}").format(message=warning), err=True)
 
     samples = load_labelled_images(eval_data, eval_limit) if eval_data else None
-    settings = BenchmarkSettings(runs=runs, warmup=warmup, threads=threads, isolate=not in_process)
+    settings = BenchmarkSettings(runs=runs, warmup=warmup, threads=threads, rounds=rounds, isolate=not in_process)
     results = run_benchmark(models, settings, samples=samples, labels=labels, progress=not as_json)
     recommendation = recommend(results, max_drop, reference) if samples else None
     names = display_names(models)
 
     if as_json:
         click.echo(json.dumps({
-            "machine": machine.to_dict(), "warnings": warnings, "runs": runs, "warmup": warmup,
+            "machine": machine.to_dict(), "warnings": warnings, "runs": runs, "rounds": rounds, "warmup": warmup,
             "results": [m.to_dict() for m in results],
             "recommendation": recommendation.to_dict() if recommendation else None,
         }, ensure_ascii=False))
         return
-    click.echo(_("{cpu}, {cores} cores; {litert}; {runs} runs after {warmup} warm-up runs.").format(
-        cpu=machine.cpu_model, cores=machine.cores, litert=machine.litert, runs=runs, warmup=warmup))
+    click.echo(_("{cpu}, {cores} cores; {litert}; {runs} runs after {warmup} warm-up runs, {rounds} round(s).")
+               .format(cpu=machine.cpu_model, cores=machine.cores, litert=machine.litert, runs=runs, warmup=warmup,
+                       rounds=rounds))
     click.echo(format_table(results, names))
     for line in _speedups(results, names):
         click.echo(line)

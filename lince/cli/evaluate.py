@@ -55,8 +55,11 @@ def _write_report(out_dir: Path, result, model, data) -> None:
     if len(names) <= 100:
         draw_confusion(names, matrix, out_dir / "confusion.png")
     shown = draw_gallery(result.mistakes, out_dir / "misclassified.png")
-    click.echo(_("Wrote the report to {path} ({count} misclassified image(s) in misclassified.png)").format(
-        path=out_dir, count=shown))
+    if shown:
+        click.echo(_("Wrote the report to {path} ({count} misclassified image(s) in misclassified.png)").format(
+            path=out_dir, count=shown))
+    else:
+        click.echo(_("Wrote the report to {path} (no misclassified images)").format(path=out_dir))
 
 
 @click.command(help=_("Measure the accuracy of MODEL (.keras or .tflite) on DATA: a folder of class folders or "

@@ -40,6 +40,9 @@ def _floats(ctx, param, value):
 @click.option("--max-drop", type=click.FloatRange(0, 100),
               help=_("Fail, keeping the model as NAME.rejected.tflite, when top-1 accuracy or agreement with "
                      "the float model drops more than this many percentage points."))
+@click.option("--explain", is_flag=True,
+              help=_("List the int8 layers with the largest quantization error (TensorFlow's quantization "
+                     "debugger), in the report and on the terminal."))
 @click.option("--keep-float", multiple=True,
               help=_("Leave this int8 operation in float32 (a tensor name from the report); repeat for more."))
 @click.option("--labels", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -59,7 +62,7 @@ def _floats(ctx, param, value):
               help=_("Run Python code stored in Lambda layers while loading. Dangerous: a model file from "
                      "someone else can then run any code on this machine."))
 def export(model, output, quantize, int8, input_type, calibration, calibration_count, eval_dir, max_drop,
-           keep_float, labels, mean, std, preset, crop, crop_fraction, size, overwrite, unsafe_load):
+           explain, keep_float, labels, mean, std, preset, crop, crop_fraction, size, overwrite, unsafe_load):
     if int8 and quantize not in (None, "int8"):
         raise click.UsageError(_("--int8 and --quantize {mode} contradict each other").format(mode=quantize))
     mode = "int8" if int8 else (quantize or "none")
@@ -73,7 +76,7 @@ def export(model, output, quantize, int8, input_type, calibration, calibration_c
     config = ExportConfig(
         model_path=model, output_path=output, quantization=mode, io_type=input_type,
         calibration_dir=calibration, calibration_count=calibration_count, eval_dir=eval_dir, labels_path=labels,
-        max_drop=max_drop, keep_float=tuple(keep_float),
+        max_drop=max_drop, keep_float=tuple(keep_float), explain=explain,
         normalization=normalization, crop=crop, crop_fraction=crop_fraction,
         image_size=(size, size) if size else None, overwrite=overwrite, unsafe_load=unsafe_load)
     result = export_model(config)
@@ -111,5 +114,19 @@ def _print_summary(result):
             click.echo(_("Top-1 accuracy: float {source:.2%}, {mode} {export:.2%} ({drop:+.2f} points)").format(
                 source=comparison.source_accuracy, mode=result.quantization, export=comparison.export_accuracy,
                 drop=-comparison.accuracy_drop))
+    report = result.report or {}
+    if report.get("explain"):
+        click.echo(_("Layers with the largest int8 error (RMS error in quantization steps; rounding alone gives "
+                     "0.29):"))
+        for layer in report["explain"]:
+            click.echo(f"  {layer['rmse_per_step']:8.2f}  {layer['op']:<20s} {layer['tensor']}")
+    tradeoff = report.get("keep_float")
+    if tradeoff:
+        for name in ("int8", "keep_float"):
+            row = tradeoff[name]
+            click.echo(_("{name}: agreement {agreement:.1%}, accuracy {accuracy}, {size:.2f} MB, {ms:.2f} ms").format(
+                name=name, agreement=row["top1_agreement"],
+                accuracy="n/a" if row["accuracy"] is None else f"{row['accuracy']:.1%}",
+                size=row["size_bytes"] / 1e6, ms=row["median_ms"]))
     for path in result.report_paths:
         click.echo(_("Report: {path}").format(path=path))

@@ -46,7 +46,7 @@ def _parse_size(ctx, param, value):
                      "classifies every frame as fast as possible."))
 @click.option("--crop", type=click.Choice(["center", "none"]),
               help=_("Override the model's crop: centre crop to the model's aspect ratio, or resize the whole "
-                     "frame (default: what the model's metadata says)."))
+                     "frame (default: the crop in the model's metadata)."))
 @click.option("--roi", callback=_parse_roi, metavar="X,Y,W,H",
               help=_("Classify only this region of the frame, in pixels."))
 @click.option("-k", "--top-k", default=3, show_default=True, type=click.IntRange(1, 100),

@@ -1,4 +1,4 @@
-"""What ``lince run`` does between parsing its options and exiting.
+"""The body of ``lince run``, from parsed options to exit.
 
 Builds the pipeline, opens the outputs, window and recording, runs the loop
 with SIGINT and SIGTERM turned into a clean stop, and prints results and
@@ -201,7 +201,7 @@ def _open_window(requested: Optional[bool]) -> Optional[Window]:
 
 def _drive(pipeline, reporter, outputs, recorder, window, roi):
     """Run the frame loop; return (why it ended, the SourceError that ended it or None)."""
-    preview_wanted = outputs is not None and any(getattr(s, "wants_frames", False) for s in outputs.sinks)
+    preview_needed = outputs is not None and any(getattr(s, "wants_frames", False) for s in outputs.sinks)
     meter = FpsMeter()
     window_closed = False
     with stop_on_signals(pipeline) as signals:
@@ -209,7 +209,7 @@ def _drive(pipeline, reporter, outputs, recorder, window, roi):
             for result, frame in pipeline.frames():
                 reporter.result(result)
                 annotated = None
-                if window is not None or recorder is not None or preview_wanted:
+                if window is not None or recorder is not None or preview_needed:
                     annotated = draw_overlay(frame, result, meter.update(result.capture_time), roi)
                 if outputs is not None:
                     outputs.publish(result, annotated if annotated is not None else frame)

@@ -8,7 +8,7 @@ from lince.i18n import _
 
 
 @click.command(help=_("Train a classifier on DATA_DIR (one subfolder of photos per class) with a pretrained "
-                      "backbone and a new head, and write the model, its labels and a report to OUT."))
+                      "backbone and a new head, and write the model, its labels and a report to the --output folder."))
 @click.argument("data_dir", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path),
               help=_("Output folder for model.keras, labels.txt, lince.json and the report."))

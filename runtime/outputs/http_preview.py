@@ -2,8 +2,8 @@
 
 Routes: ``/`` the live page (label banner and MJPEG stream), ``/stream.mjpg``,
 ``/frame.jpg`` the last frame, ``/result`` the last result as JSON and
-``/health``. It binds the address the user gives: 127.0.0.1 unless told
-otherwise, so the camera is not visible on the network by accident.
+``/health``. It binds the address of the specification, 127.0.0.1 when it
+gives none, so the camera is not visible on the network by accident.
 """
 
 import json
@@ -24,10 +24,10 @@ from lince.runtime.results import FrameResult
 
 logger = logging.getLogger(__name__)
 
-# The stream sends at most this many frames per second to each viewer; a
-# preview needs no more, and JPEG encoding costs CPU on a Raspberry Pi.
+# The stream sends at most this many frames per second to each viewer.
+# A preview needs no more, and JPEG encoding costs CPU on a Raspberry Pi.
 STREAM_MAX_FPS = 15
-# /health answers 503 when no result arrived for this many seconds.
+# /health returns 503 when no result arrived for this many seconds.
 STALE_AFTER_S = 5.0
 
 
@@ -61,7 +61,7 @@ class PreviewState:
             return self._frame_id
 
     def jpeg(self) -> Optional[bytes]:
-        """Return the newest frame as JPEG, encoded at most once per frame (on demand)."""
+        """Return the newest frame as JPEG, encoded on demand and cached until the next frame."""
         with self._condition:
             frame_id, frame = self._frame_id, self._frame
             if frame is None:
@@ -92,6 +92,12 @@ class PreviewServer(ThreadingHTTPServer):
 
 class PreviewHandler(BaseHTTPRequestHandler):
     server: PreviewServer
+    # HEAD gets the headers of GET without the body (monitoring tools use it on /health).
+    head_only = False
+
+    def do_HEAD(self):  # noqa: N802 - name fixed by http.server
+        self.head_only = True
+        self.do_GET()
 
     def do_GET(self):  # noqa: N802 - name fixed by http.server
         route = self.path.split("?", 1)[0]
@@ -117,7 +123,8 @@ class PreviewHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        self.wfile.write(body)
+        if not self.head_only:
+            self.wfile.write(body)
 
     def _json(self, status: int, value) -> None:
         self._send(status, "application/json", json.dumps(value, ensure_ascii=False).encode("utf-8"))
@@ -155,6 +162,8 @@ class PreviewHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
+        if self.head_only:
+            return
         state, last_id = self.server.state, 0
         while not self.server.closing.is_set():
             started = time.monotonic()

@@ -1,4 +1,4 @@
-"""What the outputs send: a FrameResult as JSON, or as one short text line."""
+"""Messages of the outputs: a FrameResult as JSON, or as one short text line."""
 
 import json
 import math
@@ -50,7 +50,7 @@ def _plain(value):
 class LineFormat:
     """A ``str.format`` template that turns a FrameResult into one text line.
 
-    The template sees every scalar FrameResult field (``label``, ``index``,
+    The template can use every scalar FrameResult field (``label``, ``index``,
     ``score``, ``stable_label``, ``stable_score``, ``frame_number``, ...).
     ``stable_label`` and ``stable_score`` fall back to the raw top-1 when the
     loop does no smoothing. Line breaks inside labels become spaces, so one

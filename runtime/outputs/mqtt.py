@@ -2,12 +2,14 @@
 
 By default each result is published with QoS 1 and the retain flag, so a
 client that subscribes later gets the last result at once. The client also
-keeps ``TOPIC/status`` at ``online`` while connected; the broker sets it to
-``offline`` (the MQTT last will) when lince stops or its connection drops.
+sets the retained ``TOPIC/status`` to ``online`` when it connects. It becomes
+``offline`` when lince stops, or through the MQTT last will when the
+connection drops.
 """
 
 import logging
 import threading
+import time
 from typing import Optional
 
 import numpy as np
@@ -41,6 +43,9 @@ class MqttSink(Sink):
     """Publish each result as JSON on one topic; paho's network thread reconnects after a drop."""
 
     reopen_on_failure = False
+    # A retry only checks whether paho has reconnected, which costs nothing,
+    # so the queued results go out within a second of the reconnection.
+    max_retry_delay = 1.0
 
     def __init__(self, host: str, port: int, topic: str = DEFAULT_TOPIC, qos: int = 1, retain: bool = True,
                  client_id: str = "", keepalive: int = 30, username: Optional[str] = None,
@@ -55,6 +60,7 @@ class MqttSink(Sink):
         self._credentials = (username, password)
         self._client = None
         self._connected = threading.Event()
+        self._cancelled = threading.Event()
         self._last_info = None
         self._last_refusal = None
 
@@ -63,8 +69,13 @@ class MqttSink(Sink):
             self._client = self._new_client()
             self._client.connect_async(self.host, self.port, self._keepalive)
             self._client.loop_start()
-        if not self._connected.wait(CONNECT_WAIT_S):
-            raise SinkUnavailable(f"no connection to the broker at {self.host}:{self.port} yet")
+        end = time.monotonic() + CONNECT_WAIT_S
+        while not self._connected.wait(0.05):
+            if self._cancelled.is_set() or time.monotonic() > end:
+                raise SinkUnavailable(f"no connection to the broker at {self.host}:{self.port} yet")
+
+    def cancel(self) -> None:
+        self._cancelled.set()
 
     def send(self, result: FrameResult, frame: Optional[np.ndarray]) -> None:
         if not self._connected.is_set():
@@ -108,7 +119,7 @@ class MqttSink(Sink):
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         if reason_code.is_failure:
-            # A wrong password is refused on every retry; say it once per reason.
+            # A wrong password is refused on every retry, so log it once per reason code.
             if str(reason_code) != self._last_refusal:
                 self._last_refusal = str(reason_code)
                 logger.warning("%s: the broker refused the connection: %s", self.name, reason_code)

@@ -1,8 +1,10 @@
 """The HTML page of the live preview: the current label on a banner above the camera stream."""
 
 import html
+import json
 from typing import Optional
 
+from lince.runtime.errors import _
 from lince.runtime.outputs.messages import effective_label
 from lince.runtime.results import FrameResult
 
@@ -27,7 +29,7 @@ PAGE = """<!DOCTYPE html>
 </head>
 <body>
 <header id="banner"><span id="label">{label}</span><span id="score">{score}</span></header>
-<main><img id="stream" src="frame.jpg" alt="camera stream" width="640" height="480"></main>
+<main><img id="stream" src="frame.jpg" alt="{stream_text}" width="640" height="480"></main>
 <footer id="status">{status}</footer>
 <script>
   // The page loads with the last frame; the stream replaces it after the
@@ -44,11 +46,11 @@ PAGE = """<!DOCTYPE html>
         document.getElementById("label").textContent = label;
         document.getElementById("score").textContent = score.toFixed(2);
         document.title = "lince: " + label;
-        document.getElementById("status").textContent =
-          "frame " + result.frame_number + ", inference " + result.inference_ms.toFixed(1) + " ms";
+        document.getElementById("status").textContent = {status_template}
+          .replace("{{frame}}", result.frame_number).replace("{{ms}}", result.inference_ms.toFixed(1));
       }}
     }} catch (error) {{
-      document.getElementById("status").textContent = "no connection to lince";
+      document.getElementById("status").textContent = {offline_text};
     }}
     setTimeout(refresh, 250);
   }}
@@ -61,11 +63,23 @@ PAGE = """<!DOCTYPE html>
 
 def render_page(result: Optional[FrameResult]) -> str:
     """Return the preview page, already showing ``result`` so it needs no script to be read."""
+    # Translated when the page is served, in the language of the command line.
+    status_template = _("frame {frame}, inference {ms} ms")
     if result is None:
-        label, score, status = "waiting for the first frame", "", ""
+        label, score, status = _("waiting for the first frame"), "", ""
     else:
         label = effective_label(result)
         score_value = result.score if result.stable_label is None else result.stable_score
         score = f"{score_value:.2f}"
-        status = f"frame {result.frame_number}, inference {result.inference_ms:.1f} ms"
-    return PAGE.format(title=html.escape(label), label=html.escape(label), score=score, status=html.escape(status))
+        status = status_template.format(frame=result.frame_number, ms=f"{result.inference_ms:.1f}")
+    return PAGE.format(
+        title=html.escape(label), label=html.escape(label), score=score, status=html.escape(status),
+        stream_text=html.escape(_("camera stream")),
+        # JSON string literals are valid JavaScript; "</" is escaped so a
+        # translation cannot end the script element.
+        status_template=_script_string(status_template), offline_text=_script_string(_("no connection to lince")),
+    )
+
+
+def _script_string(text: str) -> str:
+    return json.dumps(text).replace("</", "<\\/")

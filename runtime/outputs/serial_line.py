@@ -48,8 +48,10 @@ class SerialSink(Sink):
 
     def open(self) -> None:
         try:
+            # exclusive: a second lince on the same port fails to open it
+            # instead of interleaving its lines with ours.
             self._port = self._serial_module.serial_for_url(
-                self.device, baudrate=self.baud, timeout=0, write_timeout=WRITE_TIMEOUT_S)
+                self.device, baudrate=self.baud, timeout=0, write_timeout=WRITE_TIMEOUT_S, exclusive=True)
         except self._serial_module.SerialException as error:
             raise SinkUnavailable(str(error)) from None
         logger.info("%s: writing lines at %d baud", self.name, self.baud)

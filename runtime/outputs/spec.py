@@ -1,5 +1,7 @@
 """Parse ``--output`` specifications (``udp://host:port``, ``mqtt://...``) into sinks."""
 
+import os
+import re
 from typing import Callable, Dict, Optional, Tuple
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
@@ -7,14 +9,25 @@ from lince.runtime.errors import _
 from lince.runtime.outputs.messages import OutputError
 from lince.runtime.outputs.worker import Sink
 
-SCHEMES = ("stdout", "udp://", "serial://", "mqtt://", "http://")
+PASSWORD_VARIABLE = "LINCE_MQTT_PASSWORD"
+# The "user:password@" part of a URL; the password ends at the last "@" before the host.
+PASSWORD = re.compile(r"^([a-z]+://[^/?#@:]*:)[^/?#]*@")
 EXAMPLES = ("stdout, udp://192.168.1.20:5005, serial:///dev/ttyUSB0?baud=115200, "
             "mqtt://127.0.0.1:1883/robot/vision, http://127.0.0.1:8080")
 
 
+def hide_password(spec: str) -> str:
+    """Return ``spec`` with the password of ``scheme://user:password@host`` replaced by ``***``."""
+    return PASSWORD.sub(r"\1***@", spec)
+
+
 def parse_output(spec: str) -> Sink:
-    """Return the sink that ``spec`` names; raise OutputError when it is invalid."""
+    """Return the sink that ``spec`` names; raise OutputError when it is invalid.
+
+    Error messages show the specification with its password hidden.
+    """
     text = spec.strip()
+    spec = hide_password(text)
     if text in ("stdout", "-"):
         from lince.runtime.outputs.stdout import StdoutSink
 
@@ -34,8 +47,8 @@ def _query(spec: str, url: SplitResult) -> Dict[str, str]:
     try:
         pairs = parse_qs(url.query, keep_blank_values=True, strict_parsing=bool(url.query))
     except ValueError:
-        raise OutputError(_("Invalid output {spec!r}: the part after '?' must be name=value pairs joined by '&'.").format(
-            spec=spec)) from None
+        message = _("Invalid output {spec!r}: the part after '?' must be name=value pairs joined by '&'.")
+        raise OutputError(message.format(spec=spec)) from None
     repeated = [name for name, values in pairs.items() if len(values) > 1]
     if repeated:
         raise OutputError(_("Invalid output {spec!r}: {name} is given twice.").format(spec=spec, name=repeated[0]))
@@ -104,6 +117,9 @@ def _serial(spec, url, options):
     return SerialSink(device, baud, options.get("format", DEFAULT_FORMAT), LINE_ENDINGS[eol])
 
 
+# Limitation: mqtts:// (TLS) and websockets are not supported, so such a
+# specification is rejected as an unknown output; use a broker on the robot's
+# network, or a tunnel to a remote one.
 def _mqtt(spec, url, options):
     from lince.runtime.outputs.mqtt import DEFAULT_TOPIC, MqttSink
 
@@ -111,8 +127,8 @@ def _mqtt(spec, url, options):
     host, port = _host_port(spec, url, None, 1883)
     topic = unquote(url.path.lstrip("/")) or DEFAULT_TOPIC
     if "+" in topic or "#" in topic:
-        raise OutputError(_("Invalid output {spec!r}: a topic to publish on cannot contain the wildcards + or #.").format(
-            spec=spec))
+        message = _("Invalid output {spec!r}: a topic to publish on cannot contain the wildcards + or #.")
+        raise OutputError(message.format(spec=spec))
     return MqttSink(
         host, port, topic,
         qos=int_option(spec, options, "qos", 1, 0, 2),
@@ -120,8 +136,21 @@ def _mqtt(spec, url, options):
         client_id=options.get("client_id", ""),
         keepalive=int_option(spec, options, "keepalive", 30, 5, 3600),
         username=unquote(url.username) if url.username else None,
-        password=unquote(url.password) if url.password else None,
+        password=_mqtt_password(url),
     )
+
+
+def _mqtt_password(url: SplitResult) -> Optional[str]:
+    """Return the password of the URL, else ``$LINCE_MQTT_PASSWORD`` when the URL names a user.
+
+    The variable keeps the password out of command lines and unit files,
+    which other users of the machine can read.
+    """
+    if url.password:
+        return unquote(url.password)
+    if url.username:
+        return os.environ.get(PASSWORD_VARIABLE)
+    return None
 
 
 def _http(spec, url, options):

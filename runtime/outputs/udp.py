@@ -18,7 +18,7 @@ class UdpSink(Sink):
     """Send each result as a UTF-8 JSON datagram to ``host:port``.
 
     UDP does not report a listener that is absent, so results sent while no
-    program listens are lost without an error; a robot reads the next one.
+    program listens are lost without an error. A robot reads the next one.
     A socket error (no route, network down) makes the worker retry.
     """
 

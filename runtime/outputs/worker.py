@@ -45,12 +45,13 @@ class Sink:
 
     Attributes:
         gated: whether ``--on-change`` and ``--rate`` apply. A preview server
-            shows the current state, so it sees every frame.
+            shows the current state, so it receives every frame.
         wants_frames: whether ``send`` needs the camera frame.
         queue_size: results kept while the channel is slow or down.
         reopen_on_failure: whether a failed ``send`` closes the sink so that
             the retry opens it again. A client that reconnects by itself
             (paho-mqtt) keeps its connection object.
+        max_retry_delay: longest wait between two attempts, in seconds.
     """
 
     name = "output"
@@ -58,6 +59,7 @@ class Sink:
     wants_frames = False
     queue_size = 64
     reopen_on_failure = True
+    max_retry_delay = 10.0
 
     def open(self) -> None:
         pass
@@ -67,6 +69,9 @@ class Sink:
 
     def close(self) -> None:
         pass
+
+    def cancel(self) -> None:
+        """Make a blocking ``open`` return soon, because the outputs are closing (called from another thread)."""
 
 
 class Backoff:
@@ -91,7 +96,7 @@ class SinkWorker:
 
     def __init__(self, sink: Sink, backoff: Optional[Backoff] = None):
         self.sink = sink
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or Backoff(maximum=sink.max_retry_delay)
         self.sent = 0
         self.dropped = 0
         self.failures = 0
@@ -102,7 +107,8 @@ class SinkWorker:
         self._is_open = False
         self._gone = False
         self._dropped_reported = 0
-        self._last_report = -float("inf")
+        # Monotonic time of the last report of each kind (failure, drops, rejected).
+        self._last_report = {}
         self._thread = threading.Thread(target=self._run, name=f"lince-output-{sink.name}", daemon=True)
         self._thread.start()
 
@@ -122,6 +128,7 @@ class SinkWorker:
             self._closing = True
             self._deadline = deadline
             self._condition.notify()
+        self.sink.cancel()
 
     def join(self, deadline: float) -> bool:
         """Wait for the thread until ``deadline``; return whether it has ended."""
@@ -182,17 +189,24 @@ class SinkWorker:
                     self._is_open = True
                 self.sink.send(*item)
             except MessageRejected as error:
-                self._report("%s: dropped one result: %s", self.sink.name, error)
+                if self._due("rejected"):
+                    logger.warning("%s: dropped one result: %s", self.sink.name, error)
                 return
             except SinkGone as error:
                 logger.warning("%s: stopped this output: %s", self.sink.name, error)
                 with self._condition:
                     self._gone = True
                 return
-            except Exception as error:  # noqa: BLE001 - any failure of one output must not end its thread
+            except (OSError, SinkUnavailable) as error:
                 if not self._retry_after(error):
                     return
                 continue
+            except Exception as error:  # noqa: BLE001 - a bug in one output must not end its thread
+                # Retrying the same result would fail the same way: drop it.
+                if self._due("unexpected"):
+                    logger.warning("%s: dropped one result after an unexpected error: %r", self.sink.name, error,
+                                   exc_info=error)
+                return
             self.sent += 1
             self._recovered()
             return
@@ -204,8 +218,8 @@ class SinkWorker:
             self._close_sink()
         delay = self.backoff.next_delay()
         expected = isinstance(error, (OSError, SinkUnavailable))
-        if self.failures == 1 or time.monotonic() - self._last_report >= REPORT_INTERVAL_S:
-            self._last_report = time.monotonic()
+        if self._due("failure") or self.failures == 1:
+            # An unexpected exception type (only from open) gets its traceback.
             logger.warning("%s: %s (attempt %d); retrying in %.1f s", self.sink.name,
                            error or type(error).__name__, self.failures, delay,
                            exc_info=None if expected else error)
@@ -218,14 +232,16 @@ class SinkWorker:
     def _closing_timed_out(self) -> bool:
         return self._closing and time.monotonic() >= self._deadline
 
-    def _report(self, message: str, *args) -> None:
-        if time.monotonic() - self._last_report >= REPORT_INTERVAL_S:
-            self._last_report = time.monotonic()
-            logger.warning(message, *args)
+    def _due(self, kind: str) -> bool:
+        """Return whether a report of ``kind`` may be logged now, and record it if so."""
+        now = time.monotonic()
+        if now - self._last_report.get(kind, -float("inf")) < REPORT_INTERVAL_S:
+            return False
+        self._last_report[kind] = now
+        return True
 
     def _report_dropped(self) -> None:
-        if self.dropped > self._dropped_reported and time.monotonic() - self._last_report >= REPORT_INTERVAL_S:
-            self._last_report = time.monotonic()
+        if self.dropped > self._dropped_reported and self._due("dropped"):
             logger.warning("%s: dropped %d results in total because the output is slower than the camera",
                            self.sink.name, self.dropped)
             self._dropped_reported = self.dropped

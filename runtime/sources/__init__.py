@@ -1,6 +1,6 @@
 """Frame sources: cameras, the Raspberry Pi camera, streams, pipelines, files, folders.
 
-:func:`open_source` turns a ``--source`` string into a :class:`FrameSource`
+:func:`make_source` turns a ``--source`` string into a :class:`FrameSource`
 (not yet opened); :func:`parse_source` decides which kind it names.
 """
 

@@ -1,4 +1,4 @@
-"""What every frame source delivers: BGR frames, one at a time.
+"""The frame source interface: BGR frames, one at a time.
 
 A source is opened, read until it ends or fails, and closed, all from one
 thread (the capture thread), because camera drivers and ``cv2.VideoCapture``
@@ -59,7 +59,7 @@ class FrameSource:
 
     @property
     def fps(self) -> Optional[float]:
-        """Nominal frame rate, or ``None`` when the source does not say."""
+        """Nominal frame rate, or ``None`` when the source does not report one."""
         return None
 
     def __repr__(self) -> str:

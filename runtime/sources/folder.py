@@ -38,7 +38,7 @@ class ImageFolderSource(FrameSource):
             raise SourceError(_("{folder}: cannot list the folder ({reason})").format(
                 folder=self.folder, reason=error.strerror)) from None
         if not paths:
-            raise SourceError(_("{folder}: the folder holds no images (.jpg, .png, .bmp, ...)").format(
+            raise SourceError(_("{folder}: no images found in the folder (.jpg, .png, .bmp, ...)").format(
                 folder=self.folder))
         self._paths = paths
         self._next = 0

@@ -71,7 +71,7 @@ def parse_source(text) -> SourceSpec:
     """Return the :class:`SourceSpec` that ``text`` names.
 
     Raises:
-        SourceError: ``text`` is none of the known kinds; the message lists
+        SourceError: ``text`` matches no known kind. The message lists
             every kind that was tried.
     """
     if isinstance(text, int):
