@@ -41,7 +41,7 @@ def _export(mode, calibration, evaluation, output):
     models = FIXTURES / "models"
     config = ExportConfig(
         model_path=models / "efficientnet_lite0_imagenet.keras", output_path=output, quantization=mode,
-        calibration_dir=calibration, calibration_count=250, eval_dir=evaluation,
+        calibration_dir=calibration, calibration_count=250, eval_dir=evaluation, eval_count=250,
         labels_path=models / "imagenet1000_labels.txt", normalization=get_preset("lite"),
         crop="center", crop_fraction=0.875, overwrite=True)
     return export_model(config).comparison

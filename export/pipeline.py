@@ -19,7 +19,7 @@ from lince._version import __version__
 from lince.calibration.dataset import DEFAULT_COUNT, CalibrationSet, load_calibration_images
 from lince.export import diagnosis
 from lince.export.converter import CALIBRATED, ConversionSettings, ExportError, convert, normalize_mode
-from lince.export.evaluation import load_evaluation_set
+from lince.export.evaluation import DEFAULT_EVAL_COUNT, load_evaluation_set
 from lince.export.explain import explain_quantization
 from lince.export.report import build_report, write_report
 from lince.export.tensors import check_mode, inspect_tensors
@@ -59,6 +59,7 @@ class ExportConfig:
         calibration_count: how many calibration images to use at most.
         eval_dir: folder or CSV of images to verify on; by default the
             calibration folder's images that calibration did not use.
+        eval_count: how many evaluation images to use at most.
         max_drop: fail when top-1 accuracy (with labels) or agreement with
             the float model drops more than this many percentage points.
         keep_float: int8 operations (tensor names) left in float32.
@@ -81,6 +82,7 @@ class ExportConfig:
     calibration_dir: Optional[Path] = None
     calibration_count: int = DEFAULT_COUNT
     eval_dir: Optional[Path] = None
+    eval_count: int = DEFAULT_EVAL_COUNT
     labels_path: Optional[Path] = None
     normalization: Optional[Normalization] = None
     crop: Optional[str] = None
@@ -138,7 +140,8 @@ def export_model(config: ExportConfig) -> ExportResult:
     timings["load_s"] = time.perf_counter() - started
 
     calibration = _calibration(config, mode, preprocessing, timings)
-    evaluation = load_evaluation_set(config.eval_dir, preprocessing, labels, calibration, config.calibration_dir)
+    evaluation = load_evaluation_set(config.eval_dir, preprocessing, labels, calibration, config.calibration_dir,
+                                     config.eval_count)
     if evaluation is None and mode != "float32":
         logger.warning("No images to verify the %s model on: pass --eval DIR (or --calibration DIR) to check it "
                        "against the float model", mode)

@@ -151,7 +151,8 @@ def load_weights_file(model, path: Path, backbone: Backbone) -> None:
     if source is None:
         model.load_weights(str(path), skip_mismatch=False)
         return
-    source_layers = {layer.name: layer for layer in source.layers}
+    # A lince-trained classifier nests its backbone as one layer: look inside.
+    source_layers = {layer.name: layer for layer in _flatten_layers(source)}
     copied = 0
     for layer in model.layers:
         if not layer.weights or layer.name not in source_layers:
@@ -172,6 +173,14 @@ def load_weights_file(model, path: Path, backbone: Backbone) -> None:
                            "is it the same architecture?").format(path=path, copied=copied, expected=expected,
                                                                  name=backbone.name))
     logger.info("Loaded weights of %d layers from %s", copied, path)
+
+
+def _flatten_layers(model):
+    for layer in model.layers:
+        if hasattr(layer, "layers") and layer.layers:
+            yield from _flatten_layers(layer)
+        else:
+            yield layer
 
 
 def _read_weights_model(path: Path):

@@ -50,7 +50,7 @@ def scan_class_folders(data_dir, classes: Optional[Sequence[str]] = None, min_cl
 
     ``classes`` fixes the class list (a validation folder must use the
     training classes). Raises when there are fewer than ``min_classes``
-    classes or a class folder holds no image.
+    classes or a class folder contains no image.
     """
     data_dir = Path(data_dir)
     folders = _class_folders(data_dir)
@@ -75,15 +75,36 @@ def scan_class_folders(data_dir, classes: Optional[Sequence[str]] = None, min_cl
     return LabelledFiles(tuple(paths), tuple(labels), tuple(classes))
 
 
+def _label_positions(classes: Sequence[str]):
+    """Map each class name, exactly and ignoring case and spaces, to all its output indices."""
+    exact, loose = {}, {}
+    for index, name in enumerate(classes):
+        exact.setdefault(name, []).append(index)
+        loose.setdefault(name.strip().lower(), []).append(index)
+    return exact, loose
+
+
+def _pick_position(candidates: List[int], index_text: Optional[str]) -> int:
+    # ImageNet has duplicate names ("crane" the bird and the machine), so a CSV
+    # "index" column picks one of them. Models with a "background" class
+    # first shift every index by one.
+    if len(candidates) > 1 and index_text and index_text.strip().isdigit():
+        given = int(index_text)
+        for position in (given, given + 1):
+            if position in candidates:
+                return position
+    return candidates[0]
+
+
 def read_labels_csv(csv_path, classes: Sequence[str]) -> LabelledFiles:
     """Read ``file,label`` rows (other columns ignored); labels are matched to ``classes`` by name.
 
     Paths are relative to the CSV's folder. Names match exactly first, then
-    ignoring case and surrounding spaces.
+    ignoring case and surrounding spaces. A name that several classes share
+    is resolved by the optional ``index`` column.
     """
     csv_path = Path(csv_path)
-    exact = {name: i for i, name in enumerate(classes)}
-    loose = {name.strip().lower(): i for i, name in enumerate(classes)}
+    exact, loose = _label_positions(classes)
     paths, labels, unknown = [], [], []
     try:
         with open(csv_path, newline="", encoding="utf-8") as file:
@@ -93,12 +114,12 @@ def read_labels_csv(csv_path, classes: Sequence[str]) -> LabelledFiles:
                                  .format(path=csv_path, found=reader.fieldnames))
             for row in reader:
                 name = row["label"]
-                index = exact.get(name, loose.get(name.strip().lower()))
-                if index is None:
+                candidates = exact.get(name) or loose.get(name.strip().lower())
+                if not candidates:
                     unknown.append(name)
                     continue
                 paths.append(csv_path.parent / row["file"])
-                labels.append(index)
+                labels.append(_pick_position(candidates, row.get("index")))
     except (OSError, UnicodeDecodeError) as error:
         raise LinceError(_("{path}: cannot read the CSV: {reason}").format(path=csv_path, reason=error)) from None
     if unknown:

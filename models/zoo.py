@@ -92,7 +92,7 @@ def _entries() -> List[Backbone]:
     for index, size in enumerate((224, 240, 260, 280, 300)):
         entries.append(Backbone(f"efficientnet-lite{index}", "EfficientNet-Lite", "EfficientNetLite", size, "lite",
                                 NOTE_INT8 + " (no SE, ReLU6)", options={"name": f"lite{index}"}))
-    entries.append(Backbone("tiny-cnn", "lince", "TinyCNN", 96, "unit",
+    entries.append(Backbone("tiny-cnn", "lince", "TinyCNN", 64, "unit",
                             "small CNN trained from scratch (no ImageNet weights); for tests and demos"))
     return entries
 
@@ -142,7 +142,7 @@ COUNTS = {
     "efficientnet-lite2": (6150168, 859736272),
     "efficientnet-lite3": (8273768, 1383321872),
     "efficientnet-lite4": (13118936, 2553034336),
-    "tiny-cnn": (423960, 30319616),
+    "tiny-cnn": (423960, 13546496),
 }
 
 

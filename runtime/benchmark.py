@@ -11,6 +11,7 @@ is not helped by files or allocations left by an earlier model.
 
 import json
 import logging
+import math
 import os
 import subprocess
 import sys
@@ -36,7 +37,8 @@ class BenchmarkSettings:
     """How each model is measured.
 
     Attributes:
-        runs: timed invocations per model and thread count.
+        runs: timed invocations per model and thread count, split evenly
+            over the rounds (rounded up).
         warmup: untimed invocations before them, the first one included
             even when this is 0 (first calls allocate and pack weights, so
             they are slower than the steady state).
@@ -55,6 +57,10 @@ class BenchmarkSettings:
     rounds: int = 1
     isolate: bool = True
     timeout: float = 1800.0
+
+    @property
+    def runs_per_round(self) -> int:
+        return max(1, math.ceil(self.runs / max(1, self.rounds)))
 
 
 @dataclass(frozen=True)
@@ -245,9 +251,10 @@ def _measure_isolated(job: dict, timeout: float) -> Measurement:
 
 def _measure_pair(path: Path, threads: int, settings: "BenchmarkSettings", samples, labels,
                   progress: bool) -> Measurement:
+    runs = settings.runs_per_round
     if not settings.isolate:
-        return measure_model(path, threads, settings.runs, settings.warmup, samples, labels, progress)
-    job = {"model": str(path), "threads": threads, "runs": settings.runs, "warmup": settings.warmup,
+        return measure_model(path, threads, runs, settings.warmup, samples, labels, progress)
+    job = {"model": str(path), "threads": threads, "runs": runs, "warmup": settings.warmup,
            "labels": None if labels is None else str(labels),
            "samples": [asdict(sample) for sample in samples] if samples else None}
     return _measure_isolated(job, settings.timeout)

@@ -1,10 +1,11 @@
 """The capture thread: reads a source and hands over only the newest frame.
 
-A camera keeps producing frames whether or not the model keeps up. If the
-loop read them in order it would classify ever older frames; instead a
-thread reads the camera continuously and keeps only the newest one, so each
+A camera keeps producing frames whether or not the model keeps up. A loop
+that read them in order would classify ever older frames. Instead, a thread
+reads the camera continuously and keeps only the newest one, so each
 inference starts on a fresh frame. Files read with ``realtime=False`` are the
-exception: every frame is handed over, in order.
+exception: every frame is handed over, in order (:class:`DirectReader` does
+the same without a thread).
 
 The same thread recovers a live source: one that stops delivering, delivers
 the same image again and again (frozen) or raises is closed and reopened
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 _FREEZE_STEP = 16
 # Wait between reads that return nothing, so a failing source never spins the CPU.
 _FAILED_READ_PAUSE = 0.02
+# Seconds of failed reads before a reopen when the stall timeout is turned off.
+_FAILED_READS_TIMEOUT = 10.0
 # Waits on the hand-over slot are sliced so that stop requests are seen quickly.
 _WAIT_SLICE = 0.1
 
@@ -56,12 +59,13 @@ class Frame:
 
 @dataclass(frozen=True)
 class RecoverySettings:
-    """How the capture thread detects and recovers from a faulty live source.
+    """Fault detection and recovery settings of the capture thread, for live sources.
 
     Attributes:
         stall_timeout: seconds without a new frame (no frame at all, or the
-            same image again) after which a live source is reopened; 0 turns
-            the freeze check off and keeps only the failed-read check.
+            same image again) after which a live source is reopened. 0 turns
+            the frozen-image check off, and failed reads then reopen the
+            source after 10 s.
         max_reopen: failed recoveries in a row before the capture gives up.
         backoff_initial: wait before the first reopen attempt, in seconds;
             it doubles with each failed attempt.
@@ -83,7 +87,7 @@ class CaptureThread:
     Args:
         source: an opened :class:`FrameSource`; this object closes it.
         realtime: for a file, play it at its own frame rate and keep only the
-            newest frame, as a camera would; otherwise hand over every frame.
+            newest frame, as a camera would. ``False`` hands over every frame.
             Live sources are always real time.
         recovery: fault detection and reopen settings.
     """
@@ -226,7 +230,7 @@ class CaptureThread:
         """Read and hand over frames; return why a live source must be reopened, or None at the end."""
         live = self.source.live
         check_freeze = live and self.recovery.stall_timeout > 0
-        stall_timeout = self.recovery.stall_timeout if self.recovery.stall_timeout > 0 else 10.0
+        stall_timeout = self.recovery.stall_timeout if self.recovery.stall_timeout > 0 else _FAILED_READS_TIMEOUT
         last_fresh = time.monotonic()
         started = time.monotonic()
         first_number = self.frames_read
@@ -252,6 +256,9 @@ class CaptureThread:
                 if self._previous_sample is not None and np.array_equal(sample, self._previous_sample):
                     if now - last_fresh > stall_timeout:
                         return _("the same image for {seconds:.1f} s (frozen)").format(seconds=now - last_fresh)
+                    if read_ms < _FAILED_READ_PAUSE * 1000.0:
+                        # A driver that returns its last buffer at once must not spin the CPU.
+                        self._stop.wait(_FAILED_READ_PAUSE)
                     continue
                 self._previous_sample = sample.copy()
             last_fresh = now

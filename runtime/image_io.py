@@ -83,17 +83,41 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
 def exif_orientation(data: bytes) -> int:
     """Return the EXIF orientation (1-8) stored in a PNG, WebP or TIFF file; 1 when there is none."""
     if data.startswith(b"\x89PNG"):
-        start = data.find(b"eXIf")
-        tiff = data[start + 4:] if start >= 0 else b""
+        tiff = _png_chunk(data, b"eXIf")
     elif data.startswith(b"RIFF"):
-        start = data.find(b"EXIF")
-        # The chunk's 4-byte size follows its name; some writers add "Exif\0\0".
-        tiff = data[start + 8:] if start >= 0 else b""
+        tiff = _webp_chunk(data, b"EXIF")
+        # Some writers put the JPEG-style "Exif\0\0" prefix before the TIFF data.
         if tiff.startswith(b"Exif\x00\x00"):
             tiff = tiff[6:]
     else:
         tiff = data
     return _tiff_orientation(tiff)
+
+
+def _png_chunk(data: bytes, name: bytes) -> bytes:
+    """Return the data of the first PNG chunk called ``name``, or b"" (walks the chunks, not a byte search)."""
+    position = 8
+    while position + 8 <= len(data):
+        length = int.from_bytes(data[position:position + 4], "big")
+        kind = data[position + 4:position + 8]
+        if kind == name:
+            return data[position + 8:position + 8 + length]
+        if kind == b"IEND":
+            break
+        position += 12 + length
+    return b""
+
+
+def _webp_chunk(data: bytes, name: bytes) -> bytes:
+    """Return the data of the first WebP (RIFF) chunk called ``name``, or b""."""
+    position = 12
+    while position + 8 <= len(data):
+        kind = data[position:position + 4]
+        length = int.from_bytes(data[position + 4:position + 8], "little")
+        if kind == name:
+            return data[position + 8:position + 8 + length]
+        position += 8 + length + (length & 1)  # chunks are padded to an even size
+    return b""
 
 
 def _tiff_orientation(tiff: bytes) -> int:

@@ -42,8 +42,8 @@ class LoopSettings:
     """How long and how fast the loop runs.
 
     Attributes:
-        realtime: play video files and folders at their own frame rate,
-            dropping frames the model cannot keep up with, as a camera would;
+        realtime: play video files and folders at their own frame rate, as a
+            camera would, dropping frames the model cannot keep up with.
             ``False`` classifies every frame as fast as possible.
         max_frames: stop after this many classified frames (``None``: no limit).
         duration: stop after this many seconds (``None``: no limit).
@@ -150,6 +150,8 @@ class Pipeline:
         try:
             while not self._stop.is_set():
                 if self.settings.max_frames is not None and self.frames_done >= self.settings.max_frames:
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
                     break
                 frame = self._capture.next_frame(self._stop, deadline)
                 if frame is None:

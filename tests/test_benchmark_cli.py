@@ -28,7 +28,7 @@ def _invoke(*args):
 
 
 def test_table_has_row_per_model_and_thread(small_model, second_model):
-    result = _invoke(small_model, second_model, "--threads", "1,2", "--runs", "5", "--warmup", "1")
+    result = _invoke(small_model, second_model, "--threads", "1,2", "--runs", "5", "--rounds", "1", "--warmup", "1")
     assert result.exit_code == 0, result.output
     rows = [line for line in result.output.splitlines() if line.startswith("mobilenet_") and "speed of" not in line]
     assert len(rows) == 4
@@ -47,7 +47,7 @@ def test_json_output(small_model):
     [row] = report["results"]
     assert row["model"] == str(small_model)
     assert row["threads"] == 1
-    assert row["runs"] == 8
+    assert row["runs"] == 4
     assert "latencies_ms" not in row
     assert row["size_bytes"] == small_model.stat().st_size
     assert row["quantization"] == "int8"
@@ -57,7 +57,7 @@ def test_json_output(small_model):
 
 def test_eval_gives_recommendation(small_model, second_model, models_dir):
     labels_csv = require_fixture("imagenet-sample", "labels.csv")
-    result = _invoke(small_model, second_model, "--threads", "1", "--runs", "3", "--eval", labels_csv,
+    result = _invoke(small_model, second_model, "--threads", "1", "--runs", "3", "--rounds", "1", "--eval", labels_csv,
                      "--eval-limit", "25", "--labels", models_dir / "imagenet_labels.txt", "--max-drop", "100",
                      "--json")
     assert result.exit_code == 0, result.output
@@ -74,7 +74,7 @@ def test_eval_gives_recommendation(small_model, second_model, models_dir):
 
 def test_eval_text_mentions_recommendation(small_model, models_dir):
     labels_csv = require_fixture("imagenet-sample", "labels.csv")
-    result = _invoke(small_model, "--threads", "1", "--runs", "2", "--eval", labels_csv, "--eval-limit", "5",
+    result = _invoke(small_model, "--threads", "1", "--runs", "2", "--rounds", "1", "--eval", labels_csv, "--eval-limit", "5",
                      "--labels", models_dir / "imagenet_labels.txt")
     assert result.exit_code == 0, result.output
     assert "top-1 %" in result.output
@@ -158,3 +158,23 @@ def test_help_lists_options():
     assert result.exit_code == 0
     for option in ("--threads", "--runs", "--json", "--eval", "--max-drop"):
         assert option in result.output
+
+
+def _scored(model, p50, top1, quantization):
+    from lince.runtime.benchmark import Measurement
+    from lince.runtime.evaluation import Accuracy
+
+    return Measurement(model=model, threads=2, quantization=quantization, size_bytes=1, load_ms=1.0, first_ms=1.0,
+                       p50_ms=p50, p90_ms=p50, p99_ms=p50, mean_ms=p50, throughput=1.0, peak_rss_mb=1.0, runs=1,
+                       accuracy=Accuracy(top1=top1, top5=top1, images=10, skipped=0))
+
+
+def test_recommendation_text_drop_and_gain():
+    from lince.cli.benchmark import format_recommendation
+    from lince.runtime.benchmark import recommend
+
+    names = {"f.tflite": "f.tflite", "q.tflite": "q.tflite"}
+    below = recommend([_scored("f.tflite", 3.0, 80.0, "float32"), _scored("q.tflite", 1.0, 79.5, "int8")], 1.0)
+    assert "0.5 points below f.tflite" in format_recommendation(below, names)
+    above = recommend([_scored("f.tflite", 3.0, 80.0, "float32"), _scored("q.tflite", 1.0, 81.0, "int8")], 1.0)
+    assert "1.0 points above f.tflite" in format_recommendation(above, names)

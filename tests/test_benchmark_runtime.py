@@ -298,7 +298,8 @@ def test_merge_rounds_recomputes_percentiles():
 
 def test_rounds_merge_all_runs(models_dir):
     model = models_dir / "mobilenet_v1_0.25_128_quant.tflite"
-    [result] = benchmark([model], BenchmarkSettings(runs=4, warmup=1, threads=(1,), rounds=3))
-    assert result.runs == 12
-    assert len(result.latencies_ms) == 12
+    [result] = benchmark([model], BenchmarkSettings(runs=5, warmup=1, threads=(1,), rounds=3))
+    # 5 runs over 3 rounds: 2 per round.
+    assert result.runs == 6
+    assert len(result.latencies_ms) == 6
     assert "latencies_ms" not in result.to_dict()

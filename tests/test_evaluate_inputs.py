@@ -18,6 +18,16 @@ def test_csv_labels_matched_by_name(tmp_path):
     assert files.paths == (tmp_path / "a.jpg", tmp_path / "b.jpg")
 
 
+def test_csv_duplicate_names_use_index(tmp_path):
+    # ImageNet names "crane" twice: the bird (134) and the machine (517).
+    classes = ["crane", "dog", "crane"]
+    (tmp_path / "labels.csv").write_text("file,index,label\nbird.jpg,0,crane\nmachine.jpg,2,crane\nx.jpg,,crane\n")
+    assert read_labels_csv(tmp_path / "labels.csv", classes).labels == (0, 2, 0)
+    # With a "background" class first, the same CSV indices are shifted by one.
+    shifted = ["background"] + classes
+    assert read_labels_csv(tmp_path / "labels.csv", shifted).labels == (1, 3, 1)
+
+
 def test_csv_unknown_label(tmp_path):
     (tmp_path / "labels.csv").write_text("file,label\na.jpg,zebra\n")
     with pytest.raises(LinceError, match="'zebra'"):

@@ -44,7 +44,8 @@ def test_slow_model_gets_frames_at_most_2_old(small_model):
     # Frame numbers start at 0, the camera's counter at 1 for the first frame.
     ages_in_frames = [counter - (r.frame_number + 1) for r, counter in zip(results, classifier.counter_at_invoke)]
     assert max(ages_in_frames) <= 2, ages_in_frames
-    assert all(r.frame_age_ms < 2 * 1000 / 30 + 50 for r in results[1:]), [r.frame_age_ms for r in results]
+    # In time, too: the newest frame waits at most about one camera period.
+    assert all(0 <= r.frame_age_ms < 200 for r in results), [r.frame_age_ms for r in results]
     # About 3 camera frames pass per 100 ms inference: the stale ones were dropped.
     gaps = [b.frame_number - a.frame_number for a, b in zip(results, results[1:])]
     assert min(gaps) >= 2
@@ -105,9 +106,10 @@ def test_camera_that_never_comes_back_ends_with_error():
     assert not camera.is_open
 
 
-def test_failing_reads_do_not_spin():
-    # Reads fail at once; without a pause between them this would be a busy loop.
-    camera = ScriptedCamera(fps=1000.0, sessions=[Session(good=1, then="fail")], open_results=[True, False])
+@pytest.mark.parametrize("fault", ["fail", "freeze"])
+def test_faulty_reads_do_not_spin(fault):
+    # Reads return at once; without a pause between them this would be a busy loop.
+    camera = ScriptedCamera(fps=1e6, sessions=[Session(good=1, then=fault)], open_results=[True, False])
     recovery = RecoverySettings(stall_timeout=1.0, max_reopen=1, backoff_initial=0.05)
     _capture, _frames, error = run_capture(camera, recovery=recovery)
     assert isinstance(error, SourceError)

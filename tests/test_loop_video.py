@@ -102,8 +102,9 @@ def test_realtime_results_are_fresh_and_ordered(realtime_lite0_run):
     assert numbers == sorted(set(numbers))
     times = [r.capture_time for r in results]
     assert times == sorted(times)
-    # Each frame waits at most one frame period plus one inference.
-    assert max(r.frame_age_ms for r in results) < 2 * 1000 / VIDEO_FPS + max(r.inference_ms for r in results)
+    # A frame waits for the inference in progress, not for a queue of older frames.
+    slowest_step = max(r.preprocess_ms + r.inference_ms for r in results)
+    assert max(r.frame_age_ms for r in results) < 3 * 1000 / VIDEO_FPS + slowest_step
     summary = realtime_lite0_run["summary"]
     assert summary.frames == len(results)
     assert summary.dropped == VIDEO_FRAMES - len(results)
@@ -124,8 +125,11 @@ def test_no_realtime_reference_model_every_frame(models_dir):
     assert share >= 0.95
     delays = frames_to_change(results, labels)
     assert all(delay is not None and delay <= 10 for delay in delays.values()), delays
-    # The dark gaps between photos are below the threshold.
-    gaps = [r for r in results if r.frame_number not in labels and r.frame_number - 5 not in labels
-            and r.frame_number + 1 not in labels and r.frame_number > 60]
-    assert gaps
-    assert all(r.stable_label == UNKNOWN for r in gaps)
+    # The dark gaps between photos fall below the threshold: from the 5th dark
+    # frame on, once the moving average and hysteresis have caught up.
+    settled_dark = {number for number in range(5, VIDEO_FRAMES)
+                    if all(n not in labels for n in range(number - 4, number + 1))}
+    assert len(settled_dark) == 5 * 11
+    for result in results:
+        if result.frame_number in settled_dark:
+            assert result.stable_label == UNKNOWN, result.frame_number

@@ -33,7 +33,7 @@ def test_iteration_yields_typed_results(classifier, photo_folder):
     assert all(isinstance(r, FrameResult) for r in results)
     assert [r.frame_number for r in results] == list(range(6))
     assert [r.label for r in results] == ["macaw"] * 3 + ["chickadee"] * 3
-    # Hysteresis 2 delays each change by a frame; at frame 3 the average is
+    # Hysteresis 2 delays each change by a frame. At frame 3 the average is
     # still half macaw, so chickadee leads from frame 4 and is stable at 5.
     assert [r.stable_label for r in results] == ["unknown", "macaw", "macaw", "macaw", "macaw", "chickadee"]
     assert [r.changed for r in results] == [False, True, False, False, False, True]
@@ -62,13 +62,25 @@ def test_callbacks_get_results_frames_and_stats(classifier, photo_folder):
     assert sum(report.frames for report in reports) <= summary.frames
 
 
-def test_frame_and_duration_limits(classifier):
+def test_frame_limit(classifier):
     camera = ScriptedCamera(fps=60.0)
     with Pipeline(classifier, camera, settings=LoopSettings(max_frames=4)) as pipeline:
         assert len(list(pipeline)) == 4
+
+
+class SlowClassifier(Classifier):
+    """A real classifier slower than the camera, so a new frame is always waiting."""
+
+    def invoke(self):
+        time.sleep(0.03)
+        return super().invoke()
+
+
+def test_duration_limit_with_slow_model(models_dir):
     camera = ScriptedCamera(fps=60.0)
+    slow = SlowClassifier(models_dir / "mobilenet_v1_0.25_128_quant.tflite", num_threads=1)
     start = time.monotonic()
-    with Pipeline(classifier, camera, settings=LoopSettings(duration=0.5)) as pipeline:
+    with Pipeline(slow, camera, settings=LoopSettings(duration=0.5)) as pipeline:
         results = list(pipeline)
     elapsed = time.monotonic() - start
     assert 0.45 <= elapsed < 2.0

@@ -3,6 +3,7 @@
 import json
 import re
 
+import click
 import cv2
 import numpy as np
 import pytest
@@ -156,3 +157,11 @@ def test_camera_never_back_exits_nonzero(model_args, lost_camera_scheme):
     assert "2 attempts to reopen it failed" in result.stderr
     assert "Traceback" not in result.stderr
     assert not lost_camera_scheme[0].is_open
+
+
+def test_on_change_without_output_on_terminal():
+    from lince.cli.run_loop import RunOptions, open_result_outputs
+
+    with pytest.raises(click.UsageError, match="--output"):
+        open_result_outputs(RunOptions(on_change=True), stdout_is_terminal=True)
+    assert open_result_outputs(RunOptions(), stdout_is_terminal=True) is None

@@ -1,13 +1,18 @@
-"""``lince run`` in a subprocess: SIGTERM and SIGINT stop it cleanly with a summary and exit 0."""
+"""``lince run`` in a subprocess: signals, the TensorFlow-free import and the HTTP preview."""
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 
+import cv2
+import numpy as np
 import pytest
 
 
@@ -27,7 +32,7 @@ def first_line(stream, timeout: float):
     return lines[0] if lines else None
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
 def test_signal_prints_summary_and_exits_0(models_dir, fixtures_dir, signum):
     process = start_run(models_dir, fixtures_dir / "videos" / "slideshow_640x480_30fps.mp4")
     try:
@@ -63,3 +68,37 @@ def test_run_never_imports_tensorflow(models_dir, fixtures_dir):
     completed = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert completed.returncode == 0, completed.stderr
     assert len(completed.stdout.splitlines()) == 5
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_http_preview_gets_annotated_frames(models_dir, fixtures_dir):
+    port = free_port()
+    command = [sys.executable, "-m", "lince", "run", str(models_dir / "mobilenet_v1_0.25_128_quant.tflite"),
+               "--source", str(fixtures_dir / "videos" / "slideshow_640x480_30fps.mp4"), "--duration", "8",
+               "--output", f"http://127.0.0.1:{port}"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    image = None
+    try:
+        deadline = time.monotonic() + 6.0
+        while image is None and time.monotonic() < deadline and process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/frame.jpg", timeout=2) as response:
+                    image = cv2.imdecode(np.frombuffer(response.read(), np.uint8), cv2.IMREAD_COLOR)
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+    assert image is not None, "no frame from the preview within 6 s"
+    assert image.shape == (480, 640, 3)
+    # The overlay darkens a band at the top of the picture (the first seconds show a bright macaw).
+    assert image[:40].mean() < 0.7 * image[100:300].mean()
+    assert process.returncode == 0

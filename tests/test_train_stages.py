@@ -62,3 +62,18 @@ def test_fine_tune_from_weights_file(tmp_path):
     # convolution keeps the loaded weights exactly.
     frozen = base.get_layer("stage0_conv").get_weights()[0]
     np.testing.assert_array_equal(frozen, pretrained.get_layer("stage0_conv").get_weights()[0])
+
+
+def test_weights_from_lince_classifier(tmp_path):
+    """A model saved by lince (backbone nested in the classifier) gives its backbone weights."""
+    import numpy as np
+
+    from lince.models.backbones import build_keras_model
+    from lince.models.transfer import build_classifier
+
+    classifier, base = build_classifier(get_backbone("tiny-cnn"), 4, (32, 32), weights=None)
+    classifier.save(tmp_path / "previous.keras")
+    loaded = build_keras_model(get_backbone("tiny-cnn"), size=(32, 32), weights=str(tmp_path / "previous.keras"))
+    for name in ("stage0_conv", "stage3_conv2", "stage3_bn2"):
+        for found, expected in zip(loaded.get_layer(name).get_weights(), base.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(found, expected)

@@ -26,7 +26,9 @@ def test_compare_metrics_by_hand():
     assert result.accuracy_drop == pytest.approx(25.0)
     assert result.disagreement == pytest.approx(25.0)
     assert result.per_class == ((0, 1, 1, 1), (1, 2, 1, 1), (2, 1, 1, 0))
-    assert result.mean_kl_divergence == pytest.approx(kl_divergence(source, exported))
+    # The export takes few distinct values, like an 8-bit output, so KL floors
+    # its zeros at half its smallest positive probability (0.1 / 2).
+    assert result.mean_kl_divergence == pytest.approx(kl_divergence(source, exported, 0.05))
     assert result.mean_kl_divergence > 0
 
 

@@ -65,11 +65,18 @@ def format_table(measurements, names) -> str:
 
 def format_recommendation(recommendation, names) -> str:
     choice, reference = recommendation.choice, recommendation.reference
-    return _("Recommendation: {model} ({mode}, threads={threads}): p50 {p50:.2f} ms, top-1 {top1:.1f} %, "
-             "{drop:.1f} points below {reference} ({reference_top1:.1f} %, allowed drop {max_drop:.1f}).").format(
+    if recommendation.drop >= 0:
+        template = _("Recommendation: {model} ({mode}, threads={threads}): p50 {p50:.2f} ms, top-1 {top1:.1f} %, "
+                     "{drop:.1f} points below {reference} ({reference_top1:.1f} %, allowed drop {max_drop:.1f}).")
+    else:
+        # A quantized model can score slightly higher than its float source on a small set.
+        template = _("Recommendation: {model} ({mode}, threads={threads}): p50 {p50:.2f} ms, top-1 {top1:.1f} %, "
+                     "{gain:.1f} points above {reference} ({reference_top1:.1f} %, allowed drop {max_drop:.1f}).")
+    return template.format(
         model=names[choice.model], mode=choice.quantization, threads=choice.threads, p50=choice.p50_ms,
-        top1=choice.accuracy.top1, drop=recommendation.drop, reference=names[reference.model],
-        reference_top1=reference.accuracy.top1, max_drop=recommendation.max_drop)
+        top1=choice.accuracy.top1, drop=recommendation.drop, gain=-recommendation.drop,
+        reference=names[reference.model], reference_top1=reference.accuracy.top1,
+        max_drop=recommendation.max_drop)
 
 
 def _speedups(measurements, names) -> list:
@@ -92,11 +99,11 @@ def _speedups(measurements, names) -> list:
 @click.argument("models", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--threads", callback=_parse_threads,
               help=_("Interpreter thread counts to measure, separated by commas (default: 1 and the CPU count)."))
-@click.option("--runs", default=50, show_default=True, type=click.IntRange(1, 100000),
-              help=_("Timed inferences per model and thread count."))
-@click.option("--rounds", default=1, show_default=True, type=click.IntRange(1, 100),
-              help=_("Measure every model and thread count this many times, in alternating order, and merge the "
-                     "runs; more rounds even out a machine whose load changes."))
+@click.option("--runs", default=60, show_default=True, type=click.IntRange(1, 100000),
+              help=_("Timed inferences per model and thread count, split over the rounds."))
+@click.option("--rounds", default=3, show_default=True, type=click.IntRange(1, 100),
+              help=_("Measure every model and thread count in this many turns, in alternating order, and merge "
+                     "them, so that a change of load on the machine affects every model alike."))
 @click.option("--warmup", default=5, show_default=True, type=click.IntRange(0, 10000),
               help=_("Untimed inferences before the timed ones."))
 @click.option("--eval", "eval_data", type=click.Path(exists=True, path_type=Path),

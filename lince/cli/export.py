@@ -37,6 +37,8 @@ def _floats(ctx, param, value):
 @click.option("--eval", "eval_dir", type=click.Path(exists=True, path_type=Path),
               help=_("Folder or CSV (file,index or file,label) of held-out images to compare the exported model "
                      "with the source model on (default: calibration-folder images not used for calibration)."))
+@click.option("--eval-count", type=click.IntRange(1, 5000), default=200, show_default=True,
+              help=_("Maximum number of evaluation images."))
 @click.option("--max-drop", type=click.FloatRange(0, 100),
               help=_("Fail, keeping the model as NAME.rejected.tflite, when top-1 accuracy or agreement with "
                      "the float model drops more than this many percentage points."))
@@ -61,8 +63,8 @@ def _floats(ctx, param, value):
 @click.option("--unsafe-load", is_flag=True,
               help=_("Run Python code stored in Lambda layers while loading. Dangerous: a model file from "
                      "someone else can then run any code on this machine."))
-def export(model, output, quantize, int8, input_type, calibration, calibration_count, eval_dir, max_drop,
-           explain, keep_float, labels, mean, std, preset, crop, crop_fraction, size, overwrite, unsafe_load):
+def export(model, output, quantize, int8, input_type, calibration, calibration_count, eval_dir, eval_count,
+           max_drop, explain, keep_float, labels, mean, std, preset, crop, crop_fraction, size, overwrite, unsafe_load):
     if int8 and quantize not in (None, "int8"):
         raise click.UsageError(_("--int8 and --quantize {mode} contradict each other").format(mode=quantize))
     mode = "int8" if int8 else (quantize or "none")
@@ -75,7 +77,8 @@ def export(model, output, quantize, int8, input_type, calibration, calibration_c
 
     config = ExportConfig(
         model_path=model, output_path=output, quantization=mode, io_type=input_type,
-        calibration_dir=calibration, calibration_count=calibration_count, eval_dir=eval_dir, labels_path=labels,
+        calibration_dir=calibration, calibration_count=calibration_count, eval_dir=eval_dir, eval_count=eval_count,
+        labels_path=labels,
         max_drop=max_drop, keep_float=tuple(keep_float), explain=explain,
         normalization=normalization, crop=crop, crop_fraction=crop_fraction,
         image_size=(size, size) if size else None, overwrite=overwrite, unsafe_load=unsafe_load)

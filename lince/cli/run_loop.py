@@ -173,6 +173,8 @@ def run_loop(model: Path, source: str, options: RunOptions) -> None:
         pipeline.start()
         stack.callback(pipeline.close)
         if recorder is not None:
+            # Limitation: the file plays at the source's nominal rate, so a run
+            # that drops frames (a model slower than the camera) plays back faster.
             recorder.fps = pipeline.source_fps or 30.0
             stack.callback(recorder.close)
         window = _open_window(options.window)

@@ -117,9 +117,9 @@ def _serial(spec, url, options):
     return SerialSink(device, baud, options.get("format", DEFAULT_FORMAT), LINE_ENDINGS[eol])
 
 
-# Limitation: mqtts:// (TLS) and websockets are not supported, so such a
-# specification is rejected as an unknown output; use a broker on the robot's
-# network, or a tunnel to a remote one.
+# Limitation: mqtts:// (TLS) and websockets are not supported. Such a
+# specification is rejected as an unknown output, so use a broker on the
+# robot's network, or a tunnel to a remote one.
 def _mqtt(spec, url, options):
     from lince.runtime.outputs.mqtt import DEFAULT_TOPIC, MqttSink
 

@@ -51,7 +51,7 @@ class Sink:
         reopen_on_failure: whether a failed ``send`` closes the sink so that
             the retry opens it again. A client that reconnects by itself
             (paho-mqtt) keeps its connection object.
-        max_retry_delay: longest wait between two attempts, in seconds.
+        max_retry_delay: maximum wait between two attempts, in seconds.
     """
 
     name = "output"
