@@ -27,6 +27,7 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[export,test,bench]'
 	$(BIN)/python bench/run_all.py
 
 # Recompile the Spanish catalog after editing lince/locale/es/LC_MESSAGES/lince.po.

@@ -72,16 +72,23 @@ def export_tflite(keras_path: Path, name: str, mode: str, normalization=None, la
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     rejected = output.with_name(output.stem + ".rejected.tflite")
     rejected.unlink(missing_ok=True)
+    rejected_marker(output).unlink(missing_ok=True)
     try:
         export_model(ExportConfig(**{k: v for k, v in options.items() if k in fields}))
-    except LinceError:
+    except LinceError as error:
         if not (allow_rejected and rejected.exists()):
             raise
         # The export keeps a model that fails its accuracy check; its graph and
         # kernels are those of a good export, so its speed is representative.
         logger.warning("%s: export rejected by the accuracy check; timing the rejected model", output.name)
         rejected.replace(output)
+        rejected_marker(output).write_text(str(error) + "\n")
     return output
+
+
+def rejected_marker(output: Path) -> Path:
+    """Return the file that records that ``output`` failed the export's accuracy check."""
+    return output.with_name(output.name + ".rejected.txt")
 
 
 def lite0_normalization():

@@ -16,7 +16,7 @@ def machine_section(machine: dict) -> str:
     rows = [
         ["CPU", f"{machine['cpu_model']}, {machine['cores']} logical cores"],
         ["frequency governor", governors],
-        ["load average at start (1, 5, 15 min)", ", ".join(f"{v:.2f}" for v in load) if load else "unknown"],
+        ["load average when this page was written (1, 5, 15 min)", ", ".join(f"{v:.2f}" for v in load) if load else "unknown"],
         ["system", machine["system"]],
         ["Python / NumPy / OpenCV", f"{machine['python']} / {machine['numpy']} / {machine['opencv']}"],
         ["TFLite interpreter", machine["litert"]],
@@ -35,13 +35,15 @@ def plot_latency_accuracy(points: List[dict], path: Path = PLOT) -> bool:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(8, 5), dpi=120)
-    for point in points:
+    figure, axes = plt.subplots(figsize=(10, 5), dpi=120)
+    colors = plt.get_cmap("tab10")
+    # A legend instead of text next to each dot: exports of one network lie too close to label in place.
+    for number, point in enumerate(points):
         lince_export = "(lince)" in point["name"]
-        axes.scatter(point["p50_ms"], point["top1"], s=50, marker="o" if lince_export else "s",
-                     color="tab:blue" if lince_export else "tab:gray")
-        axes.annotate(point["name"], (point["p50_ms"], point["top1"]), textcoords="offset points",
-                      xytext=(6, 4), fontsize=8)
+        axes.scatter(point["p50_ms"], point["top1"], s=60, marker="o" if lince_export else "s",
+                     color=colors(number % 10),
+                     label=f"{point['name']}: {point['p50_ms']:.1f} ms, {point['top1']:.1f} %")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
     axes.set_xscale("log")
     axes.set_xlabel("median latency per image, ms (log scale)")
     axes.set_ylabel("top-1 accuracy on the ImageNet sample, %")
@@ -82,13 +84,15 @@ def render(sections: List[dict], command: str) -> str:
         quick = ", quick run with few samples" if section.get("quick") else ""
         parts += [f"## {section['name']}", "",
                   f"`python {section['script']}`: run on {section['date']}, {section['seconds']:.0f} s{quick}.", ""]
+        output = section["output"].strip()
+        if output and section["markdown"]:
+            parts += [output, ""]
+        elif output:
+            parts += ["```text", output, "```", ""]
         if section["returncode"] != 0:
-            parts += [f"**Failed with exit code {section['returncode']}**; the end of its error output:", "",
-                      "```text", section["errors"].strip(), "```", ""]
-        elif section["markdown"]:
-            parts += [section["output"].strip(), ""]
-        else:
-            parts += ["```text", section["output"].strip(), "```", ""]
+            # The loop and output scripts exit with 1 when they miss a goal, after printing their figures.
+            parts += [f"**Exited with code {section['returncode']}** (a missed goal or a failure); the end of its "
+                      "error output:", "", "```text", section["errors"].strip()[-1500:], "```", ""]
         if section["name"] == "runtime_speed" and PLOT.exists():
             parts += [f"![Latency against top-1 accuracy]({PLOT.name})", ""]
     parts += [

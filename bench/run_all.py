@@ -60,6 +60,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help="comma-separated script names (default: all)")
     parser.add_argument("--quick", action="store_true", help="few runs: checks the suite, not the figures")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the page from the figures of the last run, running nothing")
     args = parser.parse_args()
     common.require_fixtures()
     missing = [module for module in ("onnxruntime", "tf2onnx", "matplotlib") if importlib.util.find_spec(module) is None]
@@ -76,7 +78,7 @@ def main() -> int:
         names = [name for name in names if name in wanted]
     sections = []
     for name in discover():
-        if name in names:
+        if name in names and not args.report_only:
             section = run_script(name, args.quick)
             (common.RESULTS_DIR / f"{name}.section.json").write_text(json.dumps(section, indent=2) + "\n")
             sections.append(section)

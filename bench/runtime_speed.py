@@ -98,6 +98,9 @@ def contenders(network: str, tflite: dict, threads: int, runs: int) -> dict:
         height, width = classifier.preprocessing.size
         classifier.set_input(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
         calls[f"lince {mode}"] = (classifier.invoke, runs)
+        if common.rejected_marker(path).exists():
+            logger.warning("%s failed the export's accuracy check (random weights); its speed is still measured",
+                           path.name)
 
     model = keras.models.load_model(keras_path(network), compile=False)
     image = rng.random((1, *model.input_shape[1:]), dtype=np.float32)
@@ -118,7 +121,8 @@ def measure_network(network: str, tflite: dict, threads: int, runs: int, rounds:
     latencies = common.interleaved_latencies(contenders(network, tflite, threads, runs), rounds=rounds)
     rows = {engine: {"p50_ms": float(np.percentile(times, 50)), "p90_ms": float(np.percentile(times, 90)),
                      "runs": int(times.size)} for engine, times in latencies.items()}
-    return {"network": network, "threads": threads, "engines": rows,
+    rejected = [mode for mode, path in tflite.items() if common.rejected_marker(path).exists()]
+    return {"network": network, "threads": threads, "engines": rows, "rejected_exports": rejected,
             "tflite": {mode: str(path) for mode, path in tflite.items()},
             "sizes": {mode: path.stat().st_size for mode, path in tflite.items()}}
 
@@ -184,6 +188,12 @@ def summary(results: list, points: list, rounds: int) -> str:
                                     "time / lince int8"], rows), ""]
     for result in results:
         lines += ratio_lines(result)
+    rejected = sorted({f"{r['network']} {mode}" for r in results for mode in r.get("rejected_exports", [])})
+    lines += ["", "MobileNetV2 and MobileNetV3 have random weights (ImageNet weights need a download), so only "
+              "their speed means anything."]
+    if rejected:
+        lines[-1] += (" These exports failed lince's int8 accuracy check and were timed anyway, because their "
+                      "operations are those of a good export: " + ", ".join(rejected) + ".")
     lines += goal_lines(results)
     if points:
         lines += ["", "### Latency and top-1 accuracy (ImageNet sample)", "",

@@ -184,11 +184,14 @@ def _check_classes(classes: Sequence[str]) -> Tuple[str, ...]:
     return tuple(classes)
 
 
-def make_dataset(out_dir, classes: Sequence[str] = CLASSES, per_class: int = 60, size: Tuple[int, int] = (160, 160),
+def make_dataset(out_dir, classes: Sequence[str] = CLASSES, per_class: int = 100, size: Tuple[int, int] = (120, 160),
                  seed: int = 0, image_format: str = "jpg") -> Dict[str, int]:
     """Write ``per_class`` images of each class into ``out_dir/<class>/``; return the counts.
 
-    ``size`` is ``(height, width)``. The same ``seed`` writes the same images.
+    ``size`` is ``(height, width)``. The default 4:3 shape matches the
+    :func:`make_video` frames, so a model that resizes whole frames sees
+    signs squeezed the same way in training and on video. The same ``seed``
+    writes the same images.
     """
     classes = _check_classes(classes)
     if image_format not in FORMATS:

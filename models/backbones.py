@@ -110,7 +110,7 @@ def _build_quietly(constructor, keyword, backbone: Backbone):
     try:
         return constructor(**keyword)
     except Exception as error:  # Keras raises a bare Exception when a download fails.
-        url = re.search(r"URL fetch failure on (\S+?):", str(error))
+        url = re.search(r"URL fetch failure on (\S+):\s", str(error))
         if url is None:
             raise
         file_name = url.group(1).rsplit("/", 1)[-1]

@@ -4,16 +4,17 @@ A camera keeps producing frames whether or not the model keeps up. A loop
 that read them in order would classify ever older frames. Instead, a thread
 reads the camera continuously and keeps only the newest one, so each
 inference starts on a fresh frame. Files read with ``realtime=False`` are the
-exception: every frame is handed over, in order (:class:`DirectReader` does
-the same without a thread).
+exception: every frame is handed over, in order (:class:`PrefetchReader`
+also prepares the frames for the model ahead of time).
 
-The same thread recovers a live source: one that stops delivering, delivers
-the same image again and again (frozen) or raises is closed and reopened
-with exponential backoff; after ``max_reopen`` failed attempts in a row the
-capture ends with a :class:`SourceError`.
+The same thread recovers a live source. A source that stops delivering,
+delivers the same image again and again (frozen) or raises is closed and
+reopened with exponential backoff. After ``max_reopen`` failed attempts in a
+row the capture ends with a :class:`SourceError`.
 """
 
 import logging
+import queue
 import threading
 import time
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ class Frame:
         capture_time: when the read returned, seconds since the epoch.
         capture_monotonic: the same instant on :func:`time.monotonic`, to measure age.
         read_ms: time the source took to deliver the frame, in ms.
+        prepared: the model input made from ``image`` ahead of time, if any.
+        prepare_ms: time taken to make ``prepared``, in ms.
     """
 
     image: np.ndarray
@@ -55,6 +58,8 @@ class Frame:
     capture_time: float
     capture_monotonic: float
     read_ms: float
+    prepared: Optional[np.ndarray] = None
+    prepare_ms: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -298,45 +303,102 @@ class CaptureThread:
             self._condition.notify_all()
 
 
-class DirectReader:
-    """Reads a file or folder in the caller's thread, every frame in order.
+class PrefetchReader:
+    """Reads a file or folder ahead, every frame in order, and prepares each for the model.
 
-    Used for ``realtime=False``: when every frame is classified anyway, a
-    capture thread adds a hand-over per frame and nothing else, and on a busy
-    machine the wake-ups cost more than reading in place. It has the
+    Used for ``realtime=False``: a thread decodes the next frames and runs
+    ``prepare`` (crop, resize, colour order) on them while the model works on
+    the current one, so these steps overlap with inference instead of adding
+    to it. A bounded queue keeps memory flat. It has the
     :class:`CaptureThread` interface.
+
+    Args:
+        source: an opened file or folder source; this object closes it.
+        prepare: ``prepare(image) -> model input``, or ``None`` to hand
+            over raw frames only.
+        depth: frames read ahead at most.
     """
 
     keep_newest = False
     frames_dropped = 0
     reopen_count = 0
 
-    def __init__(self, source: FrameSource):
+    def __init__(self, source: FrameSource, prepare=None, depth: int = 4):
         self.source = source
+        self._prepare = prepare
+        self._queue: "queue.Queue" = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lince-prefetch", daemon=True)
+        self._done = False
         self.frames_read = 0
         self.latest_number = -1
-        self._finished = False
 
-    def start(self) -> "DirectReader":
+    def start(self) -> "PrefetchReader":
+        self._thread.start()
         return self
 
-    def stop(self, timeout: float = 0.0) -> None:
-        self._finished = True
-        self.source.close()
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
 
     def next_frame(self, stop: Optional[threading.Event] = None, deadline: Optional[float] = None) -> Optional[Frame]:
-        """Read and return the next frame, or ``None`` at the end, on ``stop`` or after ``deadline``."""
-        if self._finished or (stop is not None and stop.is_set()):
-            return None
-        if deadline is not None and time.monotonic() >= deadline:
-            return None
+        """Return the next frame, or ``None`` at the end, on ``stop`` or after ``deadline``.
+
+        Raises:
+            LinceError: reading or preparing a frame failed.
+        """
+        while not self._done:
+            if (stop is not None and stop.is_set()) or (deadline is not None and time.monotonic() >= deadline):
+                return None
+            try:
+                item = self._queue.get(timeout=_WAIT_SLICE)
+            except queue.Empty:
+                continue
+            if isinstance(item, Frame):
+                return item
+            self._done = True
+            if isinstance(item, BaseException):
+                raise item
+        return None
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                frame = self._read_one()
+                if frame is None:
+                    break
+                self._put(frame)
+            self._put(_END)
+        except Exception as error:  # handed to the consumer, which raises it in its own thread
+            self._put(error)
+        finally:
+            self.source.close()
+
+    def _read_one(self) -> Optional[Frame]:
         start = time.perf_counter()
         image = self.source.read()
         read_ms = (time.perf_counter() - start) * 1000.0
         if image is None:
-            self._finished = True
             return None
+        prepared, prepare_ms = None, 0.0
+        if self._prepare is not None:
+            start = time.perf_counter()
+            prepared = self._prepare(image)
+            prepare_ms = (time.perf_counter() - start) * 1000.0
         number = self.frames_read
         self.frames_read += 1
         self.latest_number = number
-        return Frame(image, number, time.time(), time.monotonic(), read_ms)
+        return Frame(image, number, time.time(), time.monotonic(), read_ms, prepared, prepare_ms)
+
+    def _put(self, item) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=_WAIT_SLICE)
+                return
+            except queue.Full:
+                continue
+
+
+# Marks the end of a prefetched source in the queue.
+_END = object()

@@ -53,9 +53,15 @@ class StableClassifier:
         self.smoother = Smoother(smoothing)
         self._count = 0
 
+    def prepare(self, frame_bgr: np.ndarray) -> np.ndarray:
+        """Return the model input for ``frame_bgr``: region of interest, crop, resize, colour order."""
+        self._check_roi(frame_bgr.shape)
+        return prepare_image(frame_bgr, self.preprocessing, roi=self.roi)
+
     def process(self, frame_bgr: np.ndarray, frame_number: Optional[int] = None,
                 capture_time: Optional[float] = None, capture_monotonic: Optional[float] = None,
-                capture_ms: float = 0.0) -> FrameResult:
+                capture_ms: float = 0.0, prepared: Optional[np.ndarray] = None,
+                prepare_ms: float = 0.0) -> FrameResult:
         """Classify ``frame_bgr`` (OpenCV BGR order) and return its result.
 
         Args:
@@ -66,6 +72,9 @@ class StableClassifier:
             capture_monotonic: the capture instant on :func:`time.monotonic`,
                 which measures the frame's age more precisely than wall time.
             capture_ms: time the source took to deliver the frame.
+            prepared: the output of :meth:`prepare` for this frame, when it
+                was made ahead of time (in another thread, say).
+            prepare_ms: time taken to make ``prepared``.
         """
         start_wall, start = time.time(), time.monotonic()
         if capture_monotonic is not None:
@@ -78,10 +87,10 @@ class StableClassifier:
             frame_number = self._count
         self._count += 1
 
-        self._check_roi(frame_bgr.shape)
-        prepared = prepare_image(frame_bgr, self.preprocessing, roi=self.roi)
+        if prepared is None:
+            prepared = self.prepare(frame_bgr)
         self.classifier.set_input(prepared)
-        preprocess_ms = (time.monotonic() - start) * 1000.0
+        preprocess_ms = prepare_ms + (time.monotonic() - start) * 1000.0
         inference_ms = self.classifier.invoke()
 
         probabilities = self.classifier.probabilities()

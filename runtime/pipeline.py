@@ -22,7 +22,7 @@ from typing import Callable, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
-from lince.runtime.capture import CaptureThread, DirectReader, RecoverySettings
+from lince.runtime.capture import CaptureThread, PrefetchReader, RecoverySettings
 from lince.runtime.classifier import Classifier
 from lince.runtime.errors import LinceError, _
 from lince.runtime.live import StableClassifier
@@ -93,7 +93,7 @@ class Pipeline:
         self._result_callbacks: List[ResultCallback] = []
         self._stats_callbacks: List[StatsCallback] = []
         self._stop = threading.Event()
-        self._capture: Optional[Union[CaptureThread, DirectReader]] = None
+        self._capture: Optional[Union[CaptureThread, PrefetchReader]] = None
         self._reported_dropped = 0
         self._reported_reopened = 0
         self.frames_done = 0
@@ -119,7 +119,7 @@ class Pipeline:
             self._capture = CaptureThread(self.source, realtime=self.settings.realtime,
                                           recovery=self.settings.recovery).start()
         else:
-            self._capture = DirectReader(self.source).start()
+            self._capture = PrefetchReader(self.source, prepare=self.step.prepare).start()
         self.stats.start()
         logger.info("Reading %s (%s)", self.source.description,
                     "real time" if self._capture.keep_newest else "every frame")
@@ -157,7 +157,8 @@ class Pipeline:
                 if frame is None:
                     break
                 result = self.step.process(frame.image, frame.number, frame.capture_time,
-                                           frame.capture_monotonic, frame.read_ms)
+                                           frame.capture_monotonic, frame.read_ms,
+                                           prepared=frame.prepared, prepare_ms=frame.prepare_ms)
                 self.frames_done += 1
                 self.stats.add(result.capture_ms, result.preprocess_ms, result.inference_ms, result.frame_age_ms)
                 for callback in self._result_callbacks:

@@ -107,8 +107,9 @@ def test_invalid_roi_is_usage_error(model_args, video):
     assert "--roi" in result.stderr
 
 
-def test_roi_outside_frame_error(model_args, video):
-    result = invoke([*model_args, "--source", video, "--roi", "600,400,100,100", "--frames", "3"])
+@pytest.mark.parametrize("pacing", ["--realtime", "--no-realtime"])
+def test_roi_outside_frame_error(model_args, video, pacing):
+    result = invoke([*model_args, "--source", video, "--roi", "600,400,100,100", "--frames", "3", pacing])
     assert result.exit_code == 1
     assert "640x480" in result.stderr
 
@@ -165,3 +166,26 @@ def test_on_change_without_output_on_terminal():
     with pytest.raises(click.UsageError, match="--output"):
         open_result_outputs(RunOptions(on_change=True), stdout_is_terminal=True)
     assert open_result_outputs(RunOptions(), stdout_is_terminal=True) is None
+
+
+def test_periodic_stats_and_summary(model_args, video):
+    result = invoke([*model_args, "--source", video, "--duration", "1.2", "--stats-interval", "0.3",
+                     "--print", "none", "--output", "stdout"])
+    assert result.exit_code == 0, result.stderr
+    stats_lines = [line for line in result.stderr.splitlines() if " fps | " in line]
+    assert len(stats_lines) >= 2
+    for step in ("capture p50", "preprocess p50", "inference p50", "age p50", "dropped", "reopened"):
+        assert step in stats_lines[0]
+    summary = re.search(r"Summary: (\d+) frames in ([\d.]+) s", result.stderr)
+    assert summary
+    # The video plays in real time: about 30 frames per second at most.
+    assert int(summary.group(1)) <= 1.3 * 30 + 2
+    assert float(summary.group(2)) == pytest.approx(1.2, abs=0.3)
+    assert int(summary.group(1)) == len(result.stdout.splitlines())
+
+
+@pytest.mark.parametrize("value", ["640", "640x", "0x480", "axb"])
+def test_invalid_camera_size(model_args, value):
+    result = invoke([*model_args, "--source", "0", "--camera-size", value])
+    assert result.exit_code == 2
+    assert "WIDTHxHEIGHT" in result.stderr

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 
-def start_run(models_dir, video):
+def start_run(models_dir, video, record):
     command = [sys.executable, "-m", "lince", "run", str(models_dir / "mobilenet_v2_1.0_224_quant.tflite"),
-               "--labels", str(models_dir / "imagenet_labels.txt"), "--source", str(video)]
+               "--labels", str(models_dir / "imagenet_labels.txt"), "--source", str(video), "--record", str(record)]
     environment = {**os.environ, "LINCE_LANG": "en", "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
 
@@ -33,8 +33,9 @@ def first_line(stream, timeout: float):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
-def test_signal_prints_summary_and_exits_0(models_dir, fixtures_dir, signum):
-    process = start_run(models_dir, fixtures_dir / "videos" / "slideshow_640x480_30fps.mp4")
+def test_signal_prints_summary_and_exits_0(models_dir, fixtures_dir, signum, tmp_path):
+    record = tmp_path / "run.mp4"
+    process = start_run(models_dir, fixtures_dir / "videos" / "slideshow_640x480_30fps.mp4", record)
     try:
         # stdout is a pipe, so results come as JSON lines: wait for the first.
         line = first_line(process.stdout, timeout=30)
@@ -53,9 +54,15 @@ def test_signal_prints_summary_and_exits_0(models_dir, fixtures_dir, signum):
     assert "Summary:" in stderr
     assert f"stopped by {signal.Signals(signum).name}" in stderr
     # Every line that reached stdout is a whole JSON record: the outputs were flushed.
-    for record in rest_of_stdout.splitlines():
-        json.loads(record)
+    for line in rest_of_stdout.splitlines():
+        json.loads(line)
     assert "Traceback" not in stderr
+    # The recording was finished and moved into place.
+    capture = cv2.VideoCapture(str(record))
+    frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    capture.release()
+    assert frames >= 1
+    assert [p.name for p in tmp_path.iterdir()] == ["run.mp4"]
 
 
 def test_run_never_imports_tensorflow(models_dir, fixtures_dir):

@@ -24,7 +24,7 @@ SIZE = 64
 @pytest.fixture(scope="module")
 def signs(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("signs")
-    make_dataset(folder, per_class=100, size=(128, 128), seed=3)
+    make_dataset(folder, per_class=100, seed=3)
     return folder
 
 
