@@ -71,8 +71,10 @@ def make_data(paths: DemoPaths, per_class: int, seed: int) -> None:
 def train_model(paths: DemoPaths, epochs: int, seed: int):
     from lince.models.training import train
 
+    # Small batches and patient early stopping: a net trained from scratch on
+    # a few hundred photos needs many steps to converge.
     return train(paths.dataset, paths.training, backbone=BACKBONE, weights=None, epochs=epochs, seed=seed,
-                 progress=True)
+                 batch_size=16, patience=10, progress=True)
 
 
 def export_int8(paths: DemoPaths):

@@ -11,9 +11,9 @@ from lince.i18n import _
                       "int8 and run the camera loop on a generated video. Needs no download."))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
               show_default=True, help=_("Folder for everything the demo writes (replaced on the next run)."))
-@click.option("--per-class", type=click.IntRange(20, 2000), default=150, show_default=True,
+@click.option("--per-class", type=click.IntRange(20, 2000), default=100, show_default=True,
               help=_("Generated photos per class."))
-@click.option("--epochs", type=click.IntRange(1, 200), default=15, show_default=True,
+@click.option("--epochs", type=click.IntRange(1, 200), default=30, show_default=True,
               help=_("Maximum training epochs (training stops early when validation loss stops improving)."))
 @click.option("--seed", type=int, default=0, show_default=True, help=_("Seed of the generated data and training."))
 def demo(out_dir, per_class, epochs, seed):
