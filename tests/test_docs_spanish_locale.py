@@ -69,8 +69,10 @@ def _prose(help_text):
         text = parts[-1] if len(parts) > 1 else parts[0]
         if text.startswith("-"):
             continue  # an option too long for its column, with its choices: names, not prose
-        # Lines with fewer than three words are option names, metavars or headings.
-        if len(re.findall(r"[A-Za-z]{2,}", text)) >= 3 and not SAME_IN_BOTH.match(text):
+        # Lines with fewer than three words are option names, metavars or
+        # headings. File names, URLs and lists in brackets are not prose either.
+        words = re.sub(r"\([^)]*\)|\S*[./:=]\S*", " ", text)
+        if len(re.findall(r"[A-Za-z]{2,}", words)) >= 3 and not SAME_IN_BOTH.match(text):
             yield text
 
 
