@@ -36,46 +36,34 @@ def test_import_runtime_without_tensorflow():
     assert result.stdout.strip() in ("ai-edge-litert", "tflite-runtime")
 
 
-def test_classify_command_without_tensorflow(models_dir, images_dir):
-    result = _run(f"""
+def _run_lince(*args):
+    """Run ``lince ARGS`` in the blocked interpreter and check TensorFlow stayed out."""
+    return _run(f"""
         from lince.cli import main
-        sys.argv = ["lince", "classify", {str(models_dir / "mobilenet_v2_1.0_224_quant.tflite")!r},
-                    {str(images_dir / "bird.bmp")!r}, "--labels", {str(models_dir / "imagenet_labels.txt")!r}]
+        sys.argv = ["lince", *{[str(a) for a in args]!r}]
         try:
             main()
         except SystemExit as exit:
             assert not exit.code, exit.code
         assert "tensorflow" not in sys.modules
     """)
+
+
+def test_classify_command_without_tensorflow(models_dir, images_dir):
+    result = _run_lince("classify", models_dir / "mobilenet_v2_1.0_224_quant.tflite", images_dir / "bird.bmp",
+                        "--labels", models_dir / "imagenet_labels.txt")
     assert result.returncode == 0, result.stderr
     assert "chickadee" in result.stdout
 
 
 def test_run_command_without_tensorflow(models_dir, fixtures_dir):
     video = fixtures_dir / "videos" / "slideshow_640x480_30fps.mp4"
-    result = _run(f"""
-        from lince.cli import main
-        sys.argv = ["lince", "run", {str(models_dir / "mobilenet_v2_1.0_224_quant.tflite")!r},
-                    "--source", {str(video)!r}, "--frames", "20", "--no-realtime",
-                    "--labels", {str(models_dir / "imagenet_labels.txt")!r}]
-        try:
-            main()
-        except SystemExit as exit:
-            assert not exit.code, exit.code
-        assert "tensorflow" not in sys.modules
-    """)
+    result = _run_lince("run", models_dir / "mobilenet_v2_1.0_224_quant.tflite", "--source", video,
+                        "--frames", "20", "--no-realtime", "--labels", models_dir / "imagenet_labels.txt")
     assert result.returncode == 0, result.stderr
 
 
 def test_help_lists_commands_without_tensorflow():
-    result = _run("""
-        from lince.cli import main
-        sys.argv = ["lince", "--help"]
-        try:
-            main()
-        except SystemExit as exit:
-            assert not exit.code, exit.code
-        assert "tensorflow" not in sys.modules
-    """)
+    result = _run_lince("--help")
     assert result.returncode == 0, result.stderr
     assert "export" in result.stdout
