@@ -11,9 +11,11 @@ A ROS 2 node would do the same inside its timer or image callback.
 """
 
 import argparse
+import sys
 from typing import List
 
 from lince.runtime import LoopSettings, Pipeline
+from lince.runtime.errors import LinceError
 from lince.runtime.outputs import open_outputs
 
 
@@ -33,6 +35,16 @@ def main(argv: List[str] = None) -> None:
     parser.add_argument("--no-realtime", action="store_true", help="classify every frame of a video file")
     args = parser.parse_args(argv)
 
+    try:
+        run(args)
+    except LinceError as error:
+        # A missing model, a wrong --source, a lost camera: one line, no traceback.
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Classify frames until the source ends, acting on each change of the stable label."""
     settings = LoopSettings(realtime=not args.no_realtime)
     outputs = open_outputs(args.output, on_change=True) if args.output else None
     try:
@@ -47,7 +59,6 @@ def main(argv: List[str] = None) -> None:
     finally:
         if outputs is not None:
             outputs.close()
-
 
 if __name__ == "__main__":
     main()

@@ -9,7 +9,8 @@ also prepares the frames for the model ahead of time).
 
 The same thread recovers a live source. A source that stops delivering,
 delivers the same image again and again (frozen) or raises is closed and
-reopened with exponential backoff. After ``max_reopen`` failed attempts in a
+reopened with exponential backoff. Repeated images are handed over and
+classified like any other frame until the stall timeout decides on a reopen. After ``max_reopen`` failed attempts in a
 row the capture ends with a :class:`SourceError`.
 """
 
@@ -51,6 +52,8 @@ class Frame:
         read_ms: time the source took to deliver the frame, in ms.
         prepared: the model input made from ``image`` ahead of time, if any.
         prepare_ms: time taken to make ``prepared``, in ms.
+        repeated: a live source delivered the same image as the frame
+            before (the freeze check's sample is equal).
     """
 
     image: np.ndarray
@@ -60,6 +63,7 @@ class Frame:
     read_ms: float
     prepared: Optional[np.ndarray] = None
     prepare_ms: float = 0.0
+    repeated: bool = False
 
 
 @dataclass(frozen=True)
@@ -252,30 +256,38 @@ class CaptureThread:
                 self._stop.wait(_FAILED_READ_PAUSE)
                 continue
 
+            repeated = check_freeze and self._is_repeat(image)
+            if repeated and now - last_fresh > stall_timeout:
+                return _("the same image for {seconds:.1f} s (frozen)").format(seconds=now - last_fresh)
+            if not repeated:
+                last_fresh = now
+                self._fresh = True
+
             number = self.frames_read
             self.frames_read += 1
-            if check_freeze:
-                # Kept across reopens, so a camera that comes back frozen on
-                # the same image is not mistaken for a recovered one.
-                sample = image[::_FREEZE_STEP, ::_FREEZE_STEP]
-                if self._previous_sample is not None and np.array_equal(sample, self._previous_sample):
-                    if now - last_fresh > stall_timeout:
-                        return _("the same image for {seconds:.1f} s (frozen)").format(seconds=now - last_fresh)
-                    if read_ms < _FAILED_READ_PAUSE * 1000.0:
-                        # A driver that returns its last buffer at once must not spin the CPU.
-                        self._stop.wait(_FAILED_READ_PAUSE)
-                    continue
-                self._previous_sample = sample.copy()
-            last_fresh = now
-            self._fresh = True
-
             if self._pace:
                 # A file played as a camera: frame n is due n/fps after the start.
                 due = started + (number - first_number) / fps
                 if due > now and self._stop.wait(due - now):
                     return None
-            self._hand_over(Frame(image, number, time.time(), time.monotonic(), read_ms))
+            # A repeated image is still a real frame (a dark scene, a camera
+            # that re-sends the same JPEG): it is classified, so the stable
+            # label can follow it; only the reopen decision above uses the repeat.
+            self._hand_over(Frame(image, number, time.time(), time.monotonic(), read_ms, repeated=repeated))
+            if repeated and read_ms < _FAILED_READ_PAUSE * 1000.0:
+                # A driver that returns its last buffer at once must not spin the CPU.
+                self._stop.wait(_FAILED_READ_PAUSE)
         return None
+
+    def _is_repeat(self, image: np.ndarray) -> bool:
+        """Return whether ``image`` looks the same as the previous frame, and remember it."""
+        # Kept across reopens, so a camera that comes back frozen on the same
+        # image is not mistaken for a recovered one.
+        sample = image[::_FREEZE_STEP, ::_FREEZE_STEP]
+        if self._previous_sample is not None and np.array_equal(sample, self._previous_sample):
+            return True
+        self._previous_sample = sample.copy()
+        return False
 
     def _timed_read(self):
         start = time.perf_counter()

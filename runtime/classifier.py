@@ -74,6 +74,18 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / np.sum(exp)
 
 
+def quantized_range_is_probability(dtype, scale: float, zero_point: int) -> bool:
+    """Return whether every value a quantized output can hold lies in [0, 1].
+
+    A quantized softmax output has scale 1/256 and covers [0, 0.996]. Its
+    values need not sum to 1 (Google's TF2 reference MobileNetV2 gives 0.88
+    on some photos), so the sum cannot tell probabilities from logits.
+    """
+    info = np.iinfo(dtype)
+    low, high = scale * (info.min - zero_point), scale * (info.max - zero_point)
+    return low >= -1e-6 and high <= 1.0 + 1e-6
+
+
 def looks_like_probabilities(values: np.ndarray) -> bool:
     """Return whether ``values`` lie in [0, 1] and sum to about 1."""
     return bool(values.min() >= -1e-3 and values.max() <= 1.0 + 1e-3 and abs(values.sum() - 1.0) < 0.05)
@@ -113,6 +125,7 @@ class Classifier:
         self.input_dtype = np.dtype(input_detail["dtype"])
         self.input_quantization = _quantization(input_detail)
         self.output_quantization = _quantization(output_detail)
+        self.output_dtype = np.dtype(output_detail["dtype"])
         self.num_classes = int(np.prod(output_detail["shape"]))
 
         self.info, packed_labels = read_model_metadata(self.model_path, self.num_classes)
@@ -129,6 +142,8 @@ class Classifier:
         self._pixel_table = self._build_pixel_table(mean, std)
         # None means "decide from the first output" (models without metadata).
         self._output_is_logits = {"logits": True, "probabilities": False}.get(self.info.output) if self.info else None
+        if self._output_is_logits is None and self.output_dtype != np.float32:
+            self._output_is_logits = not quantized_range_is_probability(self.output_dtype, *self.output_quantization)
 
     # -- construction helpers -------------------------------------------------
 

@@ -57,10 +57,21 @@ def read_associated_files(model_path: Path) -> dict:
         with zipfile.ZipFile(model_path) as archive:
             return {name: archive.read(name) for name in archive.namelist()}
     except zipfile.BadZipFile:
+        if _names_lince_metadata(model_path):
+            # The metadata names lince.json but the ZIP after the model is
+            # unreadable: the file lost its end, and with it the labels.
+            raise ModelLoadError(_("{path}: the labels and settings packed at the end of the model are damaged; "
+                                   "the file is probably truncated, so copy or export it again").format(
+                path=model_path)) from None
         return {}
     except (OSError, zipfile.LargeZipFile) as error:
         logger.warning("%s: cannot read the packed files: %s", model_path, error)
         return {}
+
+
+def _names_lince_metadata(model_path: Path) -> bool:
+    with open(model_path, "rb") as file:
+        return METADATA_FILE.encode() in file.read()
 
 
 def parse_labels(text: str) -> List[str]:

@@ -8,7 +8,11 @@ Three steps, each cheap and without allocation in the frame loop:
    label is ``unknown``;
 3. hysteresis: the stable label changes only after the same new candidate
    has led for ``hysteresis`` frames in a row, so the output does not flicker
-   between two close classes.
+   between two close classes. The stable label also becomes ``unknown`` after
+   its own averaged probability has been below the threshold for
+   ``hysteresis`` frames in a row, whichever classes lead meanwhile: a scene
+   whose leader changes every frame (a cut, a dark gap, a blur) must not keep
+   an old label with a tiny score.
 """
 
 from dataclasses import dataclass
@@ -31,7 +35,9 @@ class SmoothingSettings:
         hysteresis: frames in a row that a new label must lead before it
             becomes the stable label; 1 switches at once.
         threshold: averaged probability below which the label is ``unknown``;
-            0 never reports ``unknown``.
+            0 never reports ``unknown``. A stable label whose own averaged
+            probability stays below it for ``hysteresis`` frames becomes
+            ``unknown``.
     """
 
     alpha: float = 0.5
@@ -67,6 +73,8 @@ class Smoother:
         self.stable_index: Optional[int] = None
         self._candidate: Optional[int] = None
         self._candidate_frames = 0
+        # Frames in a row with the stable label's own average below the threshold.
+        self._weak_frames = 0
 
     def reset(self) -> None:
         """Forget the history, as after a cut to another camera."""
@@ -74,6 +82,7 @@ class Smoother:
         self.stable_index = None
         self._candidate = None
         self._candidate_frames = 0
+        self._weak_frames = 0
 
     def update(self, probabilities: np.ndarray) -> Tuple[Optional[int], float, bool]:
         """Add one frame's probabilities.
@@ -86,24 +95,37 @@ class Smoother:
         """
         average = self._average_with(probabilities)
         best = int(np.argmax(average))
-        candidate = best if average[best] >= self.settings.threshold else None
+        threshold = self.settings.threshold
+        candidate = best if average[best] >= threshold else None
 
-        changed = False
-        if candidate == self.stable_index:
-            self._candidate, self._candidate_frames = None, 0
-        else:
+        if candidate is not None and candidate != self.stable_index:
             if candidate == self._candidate:
                 self._candidate_frames += 1
             else:
                 self._candidate, self._candidate_frames = candidate, 1
-            if self._candidate_frames >= self.settings.hysteresis:
-                self.stable_index = candidate
-                self._candidate, self._candidate_frames = None, 0
-                changed = True
+        else:
+            self._candidate, self._candidate_frames = None, 0
+        # Counted apart from the candidate, so that "unknown" wins even when
+        # no single class leads for long enough to replace the stable label.
+        weak = self.stable_index is not None and average[self.stable_index] < threshold
+        self._weak_frames = self._weak_frames + 1 if weak else 0
+
+        changed = False
+        if self._candidate_frames >= self.settings.hysteresis:
+            self._switch_to(self._candidate)
+            changed = True
+        elif self._weak_frames >= self.settings.hysteresis:
+            self._switch_to(None)
+            changed = True
 
         index = self.stable_index
         score = float(average[index]) if index is not None else float(average[best])
         return index, score, changed
+
+    def _switch_to(self, index: Optional[int]) -> None:
+        self.stable_index = index
+        self._candidate, self._candidate_frames = None, 0
+        self._weak_frames = 0
 
     def _average_with(self, probabilities: np.ndarray) -> np.ndarray:
         alpha = self.settings.alpha

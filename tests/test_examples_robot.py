@@ -185,3 +185,11 @@ def test_pipeline_example_on_photos(tmp_path, images_dir):
     assert [line.split(" (")[0] for line in printed] == [
         "frame 1: macaw", "frame 5: chickadee", "ACTION: chickadee seen"]
     assert [json.loads(data)["stable_label"] for data in datagrams] == ["unknown", "macaw", "chickadee"]
+
+
+def test_pipeline_example_missing_model_prints_one_line(tmp_path):
+    example = ExampleProcess("pipeline_robot.py", tmp_path / "nope.tflite", "--source", tmp_path)
+    assert example.finish(timeout=60) == 1
+    assert len(example.lines) == 1, example.lines
+    assert example.lines[0].startswith("error: ")
+    assert "nope.tflite" in example.lines[0]

@@ -109,6 +109,18 @@ def test_standard_metadata_names_label_file(lite0_int8_tflite):
     assert label_file.Get(flatbuffers.number_types.Int8Flags, _field(label_file, 2) + label_file.Pos) == 2
 
 
+@pytest.mark.slow
+def test_truncated_export_rejected(lite0_int8_tflite, tmp_path):
+    from lince.runtime import ModelLoadError
+
+    data = lite0_int8_tflite.read_bytes()
+    truncated = tmp_path / "truncated.tflite"
+    # Only the packed ZIP is cut: the flatbuffer itself still loads.
+    truncated.write_bytes(data[:-300])
+    with pytest.raises(ModelLoadError, match="truncated"):
+        Classifier(truncated)
+
+
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
     """A small trained-looking Keras classifier on 32x32 images with a Dropout layer."""

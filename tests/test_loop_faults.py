@@ -53,14 +53,14 @@ def test_slow_model_gets_frames_at_most_2_old(small_model):
 
 
 def run_capture(camera, recovery=FAST_RECOVERY, limit_s=10.0, want=None):
-    """Collect frames until the capture ends, ``want`` frames came or ``limit_s`` passed."""
+    """Collect frames until the capture ends, ``want`` new (not repeated) frames came or ``limit_s`` passed."""
     capture = CaptureThread(camera, realtime=True, recovery=recovery)
     camera.open()
     capture.start()
     frames, error = [], None
     deadline = time.monotonic() + limit_s
     try:
-        while want is None or len(frames) < want:
+        while want is None or sum(not f.repeated for f in frames) < want:
             frame = capture.next_frame(deadline=deadline)
             if frame is None:
                 break
@@ -80,15 +80,20 @@ def test_camera_that_fails_freezes_and_comes_back():
     )
     capture, frames, error = run_capture(camera, want=40)
     assert error is None
-    assert len(frames) == 40
+    fresh = [f for f in frames if not f.repeated]
+    assert len(fresh) == 40
     # Open 1 fails after 10 frames; reopen works, freezes after 10 more; one
     # reopen attempt fails, the next works for good.
     assert camera.opens == 3
     assert camera.open_attempts == 4
     assert capture.reopen_count == 2
-    # The frozen repeats were not handed over as new frames.
-    images = [f.image for f in frames]
+    # The frozen repeats were handed over too, marked as repeats, until the
+    # stall timeout (0.3 s, about 15 frames at 50 fps) reopened the camera.
+    images = [f.image for f in fresh]
     assert all(not (a == b).all() for a, b in zip(images, images[1:]))
+    repeats = [(a, b) for a, b in zip(frames, frames[1:]) if b.repeated]
+    assert 5 <= len(repeats) <= 25
+    assert all((a.image == b.image).all() for a, b in repeats)
     assert camera.closes == camera.opens  # every open camera was released
 
 
@@ -121,7 +126,7 @@ def test_camera_that_comes_back_frozen_gives_up(caplog):
     # After each reopen the stand-in replays its last image: it never recovers.
     camera = ScriptedCamera(fps=50.0, sessions=[Session(good=3, then="freeze"), Session(good=0, then="freeze")])
     _capture, frames, error = run_capture(camera)
-    assert len(frames) == 3
+    assert len([f for f in frames if not f.repeated]) == 3
     assert isinstance(error, SourceError)
     assert "3 attempts" in str(error)
     assert "frozen" in caplog.text
@@ -148,3 +153,23 @@ def test_stop_from_another_thread_ends_iteration(small_model):
     assert time.monotonic() - start < 3.0
     assert results
     assert not camera.is_open
+
+
+def test_repeated_images_are_classified(small_model):
+    # A dark gap or a camera that re-sends the same JPEG: shorter than the
+    # stall timeout, so no reopen, and every repeat is a frame to classify.
+    camera = ScriptedCamera(fps=50.0, sessions=[Session(good=3, then="freeze")])
+    recovery = RecoverySettings(stall_timeout=5.0, max_reopen=1)
+    settings = LoopSettings(max_frames=30, recovery=recovery)
+    with Pipeline(small_model, camera, smoothing=NO_SMOOTHING, settings=settings) as pipeline:
+        results = list(pipeline)
+    assert len(results) == 30
+    assert camera.opens == 1
+    numbers = [r.frame_number for r in results]
+    assert numbers == sorted(set(numbers)) and numbers[-1] >= 29
+    # Every repeat shows the third image, so it gets the third frame's class.
+    repeats = [r for r in results if r.frame_number >= 3]
+    assert len(repeats) >= 20
+    assert {r.label for r in repeats} == {results[2].label if results[2].frame_number == 2 else repeats[0].label}
+    assert pipeline.summary().frames + pipeline.summary().dropped == numbers[-1] + 1
+

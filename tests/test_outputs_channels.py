@@ -242,3 +242,16 @@ def test_udp_too_large_result_is_dropped(udp_listener, caplog):
     records = receive_datagrams(udp_listener, 1)
     assert records[0]["frame_number"] == 1
     assert "do not fit in one datagram" in caplog.text
+
+
+def test_outputs_send_the_late_change_as_changed(udp_listener):
+    outputs = open_outputs([f"udp://127.0.0.1:{udp_listener.getsockname()[1]}"], on_change=True, rate_hz=2)
+    outputs.publish(make_result(0, "cat", changed=True))
+    outputs.publish(make_result(1, "dog", changed=True))  # within 0.5 s: held back
+    time.sleep(0.6)
+    outputs.publish(make_result(2, "dog", changed=False))
+    outputs.close()
+    udp_listener.settimeout(2)
+    records = [json.loads(udp_listener.recvfrom(65535)[0]) for _ in range(2)]
+    assert [(r["frame_number"], r["stable_label"], r["changed"]) for r in records] == \
+        [(0, "cat", True), (2, "dog", True)]

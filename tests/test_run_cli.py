@@ -2,6 +2,9 @@
 
 import json
 import re
+import socket
+import subprocess
+import sys
 
 import click
 import cv2
@@ -189,3 +192,27 @@ def test_invalid_camera_size(model_args, value):
     result = invoke([*model_args, "--source", "0", "--camera-size", value])
     assert result.exit_code == 2
     assert "WIDTHxHEIGHT" in result.stderr
+
+
+def test_closed_stdout_keeps_loop_and_udp_going(model_args, video):
+    """`lince run ... --output udp://... | head -2`: the text stops, the run and UDP go on, exit 0."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(10)
+    command = [sys.executable, "-m", "lince", "run", *model_args, "--source", video, "--no-realtime",
+               "--frames", "60", "--print", "all", "--output", f"udp://127.0.0.1:{listener.getsockname()[1]}"]
+    try:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process.stdout.readline()
+        process.stdout.readline()
+        process.stdout.close()  # the reader goes away, as `head -2` does
+        stderr = process.communicate(timeout=120)[1].decode()
+        frames = [json.loads(listener.recvfrom(65535)[0])["frame_number"] for _ in range(60)]
+    finally:
+        listener.close()
+    assert process.returncode == 0, stderr
+    assert "stdout was closed by its reader" in stderr
+    assert "Summary: 60 frames" in stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr
+    assert frames == list(range(60))
+

@@ -98,3 +98,13 @@ def test_softmax_sums_to_one():
     assert values.argmax() == 3
     assert looks_like_probabilities(values)
     assert not looks_like_probabilities(np.array([3.0, -2.0, 0.5]))
+
+
+def test_quantized_probabilities_not_softmaxed(models_dir, images_dir):
+    # This model's uint8 probabilities sum to 0.88 on the cat photo: they
+    # must still be read as probabilities, not as logits.
+    classifier = Classifier(models_dir / "tf2_mobilenet_v2_1.0_224_ptq.tflite",
+                            labels=models_dir / "imagenet_labels.txt")
+    result = classifier.classify_file(images_dir / "cat.bmp")
+    assert result.label == "Egyptian cat"
+    assert result.score > 0.5

@@ -14,7 +14,7 @@ BLOCKER = textwrap.dedent("""
     class BlockTensorFlow:
         def find_spec(self, name, path=None, target=None):
             if name.split(".")[0] in ("tensorflow", "keras", "tf_keras"):
-                raise ImportError(f"{name} is blocked: the runtime must not import it")
+                raise ModuleNotFoundError(f"{name} is blocked: the runtime must not import it", name=name)
             return None
 
     sys.meta_path.insert(0, BlockTensorFlow())
@@ -67,3 +67,16 @@ def test_help_lists_commands_without_tensorflow():
     result = _run_lince("--help")
     assert result.returncode == 0, result.stderr
     assert "export" in result.stdout
+
+
+def test_export_without_tensorflow_one_line(tmp_path):
+    model = tmp_path / "model.keras"
+    model.write_bytes(b"placeholder")
+    result = _run(f"""
+        from lince.cli import main
+        sys.argv = ["lince", "export", {str(model)!r}, "-o", {str(tmp_path / "out.tflite")!r}]
+        main()
+    """)
+    assert result.returncode == 1
+    assert "pip install 'lince[export]'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -103,3 +103,29 @@ def test_average_does_not_alias_input():
 def test_invalid_settings(kwargs, word):
     with pytest.raises(LinceError, match=word):
         SmoothingSettings(**kwargs)
+
+
+def test_weak_stable_label_becomes_unknown_while_the_leader_changes():
+    # A new leader every frame never wins the hysteresis itself; the stable
+    # label's own average below the threshold must still end in "unknown".
+    smoother = Smoother(SmoothingSettings(alpha=1.0, hysteresis=2, threshold=0.3))
+    smoother.update(probs(0.9, 0.05, 0.05, 0.0))
+    assert smoother.update(probs(0.9, 0.05, 0.05, 0.0))[0] == 0
+    index, score, changed = smoother.update(probs(0.1, 0.5, 0.2, 0.2))
+    assert (index, changed) == (0, False)
+    assert score == pytest.approx(0.1)
+    index, score, changed = smoother.update(probs(0.1, 0.2, 0.5, 0.2))
+    assert (index, changed) == (None, True)
+    assert score == pytest.approx(0.5)
+    # From unknown, a class needs its own run of leading frames.
+    assert smoother.update(probs(0.1, 0.2, 0.2, 0.5))[0] is None
+    assert smoother.update(probs(0.1, 0.2, 0.2, 0.5))[0] == 3
+
+
+def test_stable_label_back_above_threshold_restarts_the_count():
+    smoother = Smoother(SmoothingSettings(alpha=1.0, hysteresis=2, threshold=0.3))
+    confident, weak = probs(0.9, 0.1, 0.0), probs(0.2, 0.4, 0.4)
+    for p in (confident, confident, weak, confident, weak):
+        index, _score, _changed = smoother.update(p)
+    assert index == 0
+    assert smoother.update(probs(0.2, 0.0, 0.8))[0] is None

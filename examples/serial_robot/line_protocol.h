@@ -1,5 +1,6 @@
 // Parse one line of lince's serial output: "label,score" (the default format
-// "{stable_label},{stable_score:.2f}").
+// "{stable_label},{stable_score:.2f}"), or "index,score" with the format
+// "{stable_index},{stable_score:.2f}", where the index is -1 for unknown.
 //
 // Plain C on a char buffer, with no Arduino String, so it runs on an AVR with
 // 2 kB of RAM and compiles on a PC for testing. ImageNet labels may contain

@@ -5,6 +5,9 @@
 // Each result is one line "label,score\n", for example "daisy,0.93".
 // This sketch lights the built-in LED while TARGET_LABEL is seen with at
 // least MIN_SCORE.
+// With "serial:///dev/ttyACM0?format={stable_index},{stable_score:.2f}" the
+// lines carry the class index instead ("985,0.93", and "-1,0.12" while the
+// label is unknown): compare atoi(label) with the index of your class.
 // Close the Serial Monitor while lince runs: only one program can own the port.
 
 #include "line_protocol.h"

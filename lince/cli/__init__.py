@@ -33,6 +33,10 @@ COMMANDS = {
 }
 
 
+# Top-level modules that only the "export" extra installs.
+EXPORT_EXTRA_MODULES = frozenset({"tensorflow", "keras", "matplotlib"})
+
+
 class LazyGroup(click.Group):
     """A group that imports a command's module only when the command is used."""
 
@@ -52,6 +56,14 @@ class LazyGroup(click.Group):
         except LinceError as error:
             # Bad input: one line that says what to do, no traceback.
             raise click.ClickException(str(error)) from None
+        except ModuleNotFoundError as error:
+            # A runtime-only install (what a Raspberry Pi gets) lacks the
+            # training and export packages.
+            if (error.name or "").split(".")[0] not in EXPORT_EXTRA_MODULES:
+                raise
+            raise click.ClickException(_(
+                "this command needs {module}, which the runtime-only install leaves out: "
+                "pip install 'lince[export]'").format(module=error.name.split(".")[0])) from None
         except KeyboardInterrupt:
             click.echo(_("Interrupted."), err=True)
             sys.exit(130)

@@ -19,6 +19,10 @@ from lince.i18n import _
 def demo(out_dir, per_class, epochs, seed):
     from lince import demo as steps
 
+    # Fail before writing anything when the training packages are missing.
+    import keras  # noqa: F401
+    import tensorflow  # noqa: F401
+
     paths = steps.prepare_folder(out_dir)
     click.echo(_("1/4 Drawing {count} photos per class and a test video in {path}").format(
         count=per_class, path=paths.root))

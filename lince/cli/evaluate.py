@@ -57,9 +57,9 @@ def _write_report(out_dir: Path, result, model, data) -> None:
     shown = draw_gallery(result.mistakes, out_dir / "misclassified.png")
     if shown:
         click.echo(_("Wrote the report to {path} ({count} misclassified image(s) in misclassified.png)").format(
-            path=out_dir, count=shown))
+            path=out_dir, count=shown), err=True)
     else:
-        click.echo(_("Wrote the report to {path} (no misclassified images)").format(path=out_dir))
+        click.echo(_("Wrote the report to {path} (no misclassified images)").format(path=out_dir), err=True)
 
 
 @click.command(help=_("Measure the accuracy of MODEL (.keras or .tflite) on DATA: a folder of class folders or "

@@ -110,9 +110,9 @@ def _print_summary(result):
     comparison = result.comparison
     if comparison is not None:
         click.echo(_("Check against the source model on {count} images: top-1 agreement {agreement:.1%}, "
-                     "top-5 overlap {overlap:.1%}, mean KL divergence {kl:.4f}").format(
+                     "top-5 overlap {overlap:.1%}, mean KL divergence {kl:.4f}, mean |Δp| {difference:.4f}").format(
             count=comparison.images, agreement=comparison.top1_agreement, overlap=comparison.top5_overlap,
-            kl=comparison.mean_kl_divergence))
+            kl=comparison.mean_kl_divergence, difference=comparison.mean_abs_difference))
         if comparison.source_accuracy is not None:
             click.echo(_("Top-1 accuracy: float {source:.2%}, {mode} {export:.2%} ({drop:+.2f} points)").format(
                 source=comparison.source_accuracy, mode=result.quantization, export=comparison.export_accuracy,

@@ -7,6 +7,7 @@ statistics for a person (on stderr when stdout carries JSON lines).
 
 import logging
 import math
+import os
 import signal
 import sys
 from contextlib import ExitStack, contextmanager
@@ -89,14 +90,36 @@ def open_result_outputs(options: RunOptions, stdout_is_terminal: bool):
 
 
 class Reporter:
-    """Prints results and statistics for a person reading the terminal."""
+    """Prints results and statistics for a person reading the terminal.
+
+    When the reader of stdout closes it (``lince run ... | head``), results
+    are no longer printed; statistics and the summary go to stderr, and the
+    loop and the other outputs go on.
+    """
 
     def __init__(self, print_mode: str, err: bool):
         self.print_mode = print_mode
         self.err = err
+        self.stdout_closed = False
 
-    def echo(self, text: str) -> None:
-        click.echo(text, err=self.err)
+    def echo(self, text: str, essential: bool = True) -> None:
+        """Print ``text``; after stdout closed, only ``essential`` text is printed (on stderr)."""
+        if self.err or self.stdout_closed:
+            if essential or self.err:
+                click.echo(text, err=True)
+            return
+        try:
+            click.echo(text)
+        except BrokenPipeError:
+            self._stdout_gone()
+            if essential:
+                click.echo(text, err=True)
+
+    def _stdout_gone(self) -> None:
+        self.stdout_closed = True
+        _discard_stdout()
+        click.echo(_("stdout was closed by its reader: results are no longer printed; "
+                     "the loop and the other outputs go on."), err=True)
 
     def started(self, pipeline: Pipeline) -> None:
         classifier = pipeline.classifier
@@ -112,7 +135,7 @@ class Reporter:
         if self.print_mode == "all":
             line += "  " + _("[this frame: {label} ({score:.2f}), {inference:.1f} ms, age {age:.0f} ms]").format(
                 label=result.label, score=result.score, inference=result.inference_ms, age=result.frame_age_ms)
-        self.echo(line)
+        self.echo(line, essential=False)
 
     def stats(self, report) -> None:
         self.echo(_("{fps:.1f} fps | {steps} | dropped {dropped} | reopened {reopened}").format(
@@ -124,6 +147,21 @@ class Reporter:
         self.echo("  " + _format_steps(report))
         self.echo("  " + _("dropped {dropped} stale camera frames, reopened the source {reopened} times").format(
             dropped=report.dropped, reopened=report.reopened))
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device, so that text still buffered for it is dropped at exit.
+
+    Without this, Python's final flush of the closed pipe fails, and the
+    process ends with an error although the run went well.
+    """
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):
+        # Not a real file (a test runner's buffer): nothing is flushed at exit.
+        pass
 
 
 def _format_steps(report) -> str:

@@ -64,10 +64,10 @@ class Outputs:
         """Hand ``result`` (and the frame, for the preview) to every output, without waiting."""
         if self._closed:
             return
-        admitted = self.gate.admit(result)
+        admitted = self.gate.select(result)
         frame_copy = None
         for worker in self.workers:
-            if worker.sink.gated and not admitted:
+            if worker.sink.gated and admitted is None:
                 continue
             frame = None
             if worker.sink.wants_frames and frame_bgr is not None:
@@ -75,7 +75,7 @@ class Outputs:
                 if frame_copy is None:
                     frame_copy = frame_bgr.copy()
                 frame = frame_copy
-            worker.put((result, frame))
+            worker.put((admitted if worker.sink.gated else result, frame))
 
     def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
         """Send what is queued, within ``timeout`` seconds in total, and stop every output."""

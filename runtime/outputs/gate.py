@@ -1,6 +1,7 @@
 """Decide which results the message outputs publish: every one, on change, or capped."""
 
 import time
+from dataclasses import replace
 from typing import Callable, Optional
 
 from lince.runtime.errors import _
@@ -16,6 +17,9 @@ class PublishGate:
     its own record instead of trusting ``FrameResult.changed`` alone, because a
     change that the rate cap held back must still go out once the cap allows.
     ``rate_hz`` caps how many results pass per second (monotonic clock).
+    A result that passes with another label than the last one that passed
+    carries ``changed=True``, even when the frame where the label changed was
+    held back: the message is what tells the robot about the change.
     """
 
     def __init__(self, on_change: bool = False, rate_hz: Optional[float] = None,
@@ -31,12 +35,18 @@ class PublishGate:
 
     def admit(self, result: FrameResult) -> bool:
         """Return whether ``result`` should be published, and record it if so."""
+        return self.select(result) is not None
+
+    def select(self, result: FrameResult) -> Optional[FrameResult]:
+        """Return the result to publish for ``result`` (with ``changed`` set), or None to hold it back."""
         label = effective_label(result)
-        if self.on_change and self._last_time is not None and label == self._last_label:
-            return False
+        first = self._last_time is None
+        if self.on_change and not first and label == self._last_label:
+            return None
         now = self._clock()
-        if self._last_time is not None and now - self._last_time < self.min_interval:
-            return False
+        if not first and now - self._last_time < self.min_interval:
+            return None
+        missed_change = not first and label != self._last_label and not result.changed
         self._last_label = label
         self._last_time = now
-        return True
+        return replace(result, changed=True) if missed_change else result

@@ -10,6 +10,8 @@ from lince.runtime.results import FrameResult
 
 # Fields of the line protocol that are not plain FrameResult fields.
 TEXT_FIELDS = ("label", "stable_label")
+# ``stable_index`` of the line protocol while the stable label is "unknown".
+UNKNOWN_INDEX = -1
 
 
 class OutputError(LinceError):
@@ -52,8 +54,10 @@ class LineFormat:
 
     The template can use every scalar FrameResult field (``label``, ``index``,
     ``score``, ``stable_label``, ``stable_score``, ``frame_number``, ...).
-    ``stable_label`` and ``stable_score`` fall back to the raw top-1 when the
-    loop does no smoothing. Line breaks inside labels become spaces, so one
+    ``stable_label``, ``stable_index`` and ``stable_score`` fall back to the
+    raw top-1 when the loop does no smoothing. ``stable_index`` is -1 while
+    the stable label is ``unknown``, so a microcontroller can read it as a
+    whole number. Line breaks inside labels become spaces, so one
     result is always exactly one line.
     """
 
@@ -69,7 +73,11 @@ class LineFormat:
         fields = {key: value for key, value in result_record(result).items() if key != "top_k"}
         if result.stable_label is None:
             fields["stable_label"] = result.label
+            fields["stable_index"] = fields["index"]
             fields["stable_score"] = fields["score"]
+        elif fields["stable_index"] is None:
+            # "unknown" has no class index; None would print as "None".
+            fields["stable_index"] = UNKNOWN_INDEX
         for key in TEXT_FIELDS:
             fields[key] = str(fields[key]).replace("\r", " ").replace("\n", " ")
         return fields
