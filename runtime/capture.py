@@ -23,7 +23,7 @@ from typing import Optional
 
 import numpy as np
 
-from lince.runtime.errors import SourceError, _
+from lince.runtime.errors import SourceError, _, ngettext
 from lince.runtime.sources.base import FrameSource
 
 logger = logging.getLogger(__name__)
@@ -115,6 +115,7 @@ class CaptureThread:
         self._read_started: Optional[float] = None
         self._previous_sample: Optional[np.ndarray] = None
         self._fresh = False
+        self._stop_reported = False
         self._thread = threading.Thread(target=self._run, name="lince-capture", daemon=True)
         self.frames_read = 0
         self.frames_dropped = 0
@@ -126,19 +127,26 @@ class CaptureThread:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Ask the thread to end and wait up to ``timeout`` seconds for it."""
+        """Ask the thread to end and wait up to ``timeout`` seconds for it; safe to call twice."""
         self._stop.set()
         with self._condition:
             self._condition.notify_all()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            if self._read_is_hung():
-                # Joining would wait for a driver call that may never return.
-                timeout = 0.0
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                # Limitation: a driver read that never returns keeps its daemon
-                # thread (and the device) until the process exits.
-                logger.warning("The capture thread of %s did not stop within %.0f s", self.source.description, timeout)
+        if self._stop_reported or not self._thread.is_alive() or threading.current_thread() is self._thread:
+            return
+        hung = self._read_is_hung()
+        # Joining a hung read would wait for a driver call that may never return.
+        self._thread.join(0.0 if hung else timeout)
+        if self._thread.is_alive():
+            # Reported once: the pipeline and the command line both stop the capture.
+            self._stop_reported = True
+            # Limitation: a driver read that never returns keeps its daemon
+            # thread (and the device) until the process exits.
+            if hung:
+                logger.warning("A read of %s is blocked in its driver; its capture thread is left behind",
+                               self.source.description)
+            else:
+                logger.warning("The capture thread of %s did not stop within %.0f s",
+                               self.source.description, timeout)
 
     # -- consumer side ------------------------------------------------------
 
@@ -217,10 +225,7 @@ class CaptureThread:
         last_error = ""
         while True:
             if failures >= self.recovery.max_reopen:
-                raise SourceError(_("{source}: lost, and {count} attempts to reopen it failed ({reason}); "
-                                    "check the camera and its cable, then start again")
-                                  .format(source=self.source.description, count=failures,
-                                          reason=last_error or _("no new frames")))
+                raise self._lost_error(failures, last_error)
             delay = min(self.recovery.backoff_max, self.recovery.backoff_initial * 2 ** failures)
             failures += 1
             if self._stop.wait(delay):
@@ -234,6 +239,17 @@ class CaptureThread:
             self.reopen_count += 1
             logger.warning("Reopened %s (attempt %d)", self.source.description, failures)
             return failures
+
+    def _lost_error(self, failures: int, last_error: str) -> SourceError:
+        # The hint names what to check for this kind of source: a cable for a
+        # camera, the URL and the network for a stream.
+        hint = self.source.hint or _("Check the source and its connection.")
+        message = ngettext("{source}: lost, and {count} attempt to reopen it failed ({reason}). "
+                           "{hint} Then start again.",
+                           "{source}: lost, and {count} attempts to reopen it failed ({reason}). "
+                           "{hint} Then start again.", failures)
+        return SourceError(message.format(source=self.source.description, count=failures,
+                                           reason=last_error or _("no new frames"), hint=hint.rstrip(".") + "."))
 
     def _read_until_fault(self) -> Optional[str]:
         """Read and hand over frames; return why a live source must be reopened, or None at the end."""
@@ -271,8 +287,8 @@ class CaptureThread:
                 if due > now and self._stop.wait(due - now):
                     return None
             # A repeated image is still a real frame (a dark scene, a camera
-            # that re-sends the same JPEG): it is classified, so the stable
-            # label can follow it; only the reopen decision above uses the repeat.
+            # that re-sends the same JPEG), so it is classified. Only the
+            # reopen decision above depends on the repeat.
             self._hand_over(Frame(image, number, time.time(), time.monotonic(), read_ms, repeated=repeated))
             if repeated and read_ms < _FAILED_READ_PAUSE * 1000.0:
                 # A driver that returns its last buffer at once must not spin the CPU.

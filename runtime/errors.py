@@ -4,7 +4,7 @@ Every part of lince raises a subclass of :class:`LinceError` for bad input, and
 the command line prints its message on one line, without a traceback.
 """
 
-from gettext import dgettext
+from gettext import dgettext, dngettext
 
 
 def _(message: str) -> str:
@@ -14,6 +14,11 @@ def _(message: str) -> str:
     the runtime alone gets the English text.
     """
     return dgettext("lince", message)
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    """Translate a message whose wording depends on ``count`` ("1 attempt", "2 attempts")."""
+    return dngettext("lince", singular, plural, count)
 
 
 class LinceError(Exception):

@@ -10,9 +10,9 @@ Three steps, each cheap and without allocation in the frame loop:
    has led for ``hysteresis`` frames in a row, so the output does not flicker
    between two close classes. The stable label also becomes ``unknown`` after
    its own averaged probability has been below the threshold for
-   ``hysteresis`` frames in a row, whichever classes lead meanwhile: a scene
-   whose leader changes every frame (a cut, a dark gap, a blur) must not keep
-   an old label with a tiny score.
+   ``hysteresis`` frames in a row, whichever classes lead meanwhile. So a
+   scene whose leader changes every frame (a cut, a dark gap, a blur) does
+   not keep an old label with a tiny score.
 """
 
 from dataclasses import dataclass

@@ -125,6 +125,52 @@ class HangingCamera(ScriptedCamera):
         return super().read()
 
 
+class VideoCamera(FrameSource):
+    """A live stand-in camera that shows a video file's frames at the file's rate.
+
+    ``read`` blocks until the next frame is due, as a camera driver does, and
+    returns ``None`` after ``max_frames`` frames or at the end of the file.
+    """
+
+    live = True
+
+    def __init__(self, path, max_frames: Optional[int] = None):
+        self.path = str(path)
+        self.max_frames = max_frames
+        self.description = "stand-in video camera"
+        self.delivered = 0
+        self._capture = None
+        self._next_due = 0.0
+
+    @property
+    def fps(self):
+        return 30.0
+
+    def open(self) -> None:
+        self._capture = cv2.VideoCapture(self.path)
+        if not self._capture.isOpened():
+            raise SourceError(f"{self.path}: cannot open")
+        self._next_due = time.monotonic()
+
+    def read(self):
+        if self._capture is None or (self.max_frames is not None and self.delivered >= self.max_frames):
+            return None
+        delay = self._next_due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        self._next_due += 1.0 / self.fps
+        ok, image = self._capture.read()
+        if not ok:
+            return None
+        self.delivered += 1
+        return image
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
 def fake_picamera2_module(frame_rgb888: np.ndarray, fail_start: bool = False, fps: float = 30.0) -> types.ModuleType:
     """Return a module with the ``picamera2.Picamera2`` API that delivers ``frame_rgb888``.
 

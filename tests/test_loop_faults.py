@@ -5,12 +5,13 @@ import time
 
 import pytest
 
-from camera_standins import HangingCamera, ScriptedCamera, Session
+from conftest import require_fixture
+from camera_standins import HangingCamera, ScriptedCamera, Session, VideoCamera
 from lince.runtime import Classifier
 from lince.runtime.capture import CaptureThread, RecoverySettings
 from lince.runtime.errors import SourceError
 from lince.runtime.pipeline import LoopSettings, Pipeline
-from lince.runtime.smoothing import NO_SMOOTHING
+from lince.runtime.smoothing import NO_SMOOTHING, UNKNOWN, SmoothingSettings
 
 FAST_RECOVERY = RecoverySettings(stall_timeout=0.3, max_reopen=3, backoff_initial=0.05, backoff_max=0.2,
                                  hang_timeout=1.0)
@@ -166,10 +167,71 @@ def test_repeated_images_are_classified(small_model):
     assert len(results) == 30
     assert camera.opens == 1
     numbers = [r.frame_number for r in results]
-    assert numbers == sorted(set(numbers)) and numbers[-1] >= 29
-    # Every repeat shows the third image, so it gets the third frame's class.
+    assert numbers == sorted(set(numbers))
+    assert numbers[-1] >= 29
+    # Every repeat shows the same image, so it gets the same class and score.
     repeats = [r for r in results if r.frame_number >= 3]
     assert len(repeats) >= 20
-    assert {r.label for r in repeats} == {results[2].label if results[2].frame_number == 2 else repeats[0].label}
-    assert pipeline.summary().frames + pipeline.summary().dropped == numbers[-1] + 1
+    assert len({(r.label, r.score) for r in repeats}) == 1
+
+
+
+def test_lost_source_message_singular_attempt():
+    camera = ScriptedCamera(fps=50.0, sessions=[Session(good=2, then="fail")], open_results=[True, False])
+    recovery = RecoverySettings(stall_timeout=0.2, max_reopen=1, backoff_initial=0.01)
+    _capture, _frames, error = run_capture(camera, recovery=recovery)
+    assert "1 attempt to reopen it failed" in str(error)
+    # A stand-in camera has no hint of its own: the advice is general, not a cable.
+    assert "Check the source and its connection. Then start again." in str(error)
+
+
+def test_lost_stream_message_without_cable():
+    from lince.runtime.sources import make_source
+
+    stream = make_source("http://127.0.0.1:9/video.mjpg")
+    camera = ScriptedCamera(fps=50.0, sessions=[Session(good=2, then="fail")], open_results=[True, False])
+    camera.hint = stream.hint
+    _capture, _frames, error = run_capture(camera)
+    assert "3 attempts to reopen it failed" in str(error)
+    assert "Check the URL" in str(error)
+    assert "cable" not in str(error)
+
+
+def test_hung_capture_warns_once_when_stopped_twice(caplog):
+    camera = HangingCamera(good=2, hang_seconds=2.0, fps=50.0)
+    recovery = RecoverySettings(hang_timeout=0.3)
+    capture = CaptureThread(camera, realtime=True, recovery=recovery)
+    camera.open()
+    capture.start()
+    while capture.next_frame(deadline=time.monotonic() + 5) is not None and camera.frames_made < 2:
+        pass
+    time.sleep(0.5)  # the third read is now blocked longer than hang_timeout
+    with caplog.at_level("WARNING"):
+        capture.stop()
+        capture.stop()
+    warnings = [record.getMessage() for record in caplog.records if "capture thread" in record.getMessage()]
+    assert len(warnings) == 1, warnings
+    assert "blocked in its driver" in warnings[0]
+    assert "within 0 s" not in warnings[0]
+
+
+def test_dark_gap_of_live_video_becomes_unknown(models_dir):
+    # The slideshow's first photo (frames 0-59) is followed by 15 identical
+    # near-black frames (60-74). Served live, those repeats are classified
+    # and the stable label leaves the photo's class.
+    video = require_fixture("videos", "slideshow_640x480_30fps.mp4")
+    camera = VideoCamera(video, max_frames=80)
+    classifier = Classifier(models_dir / "mobilenet_v2_1.0_224_quant.tflite",
+                            labels=models_dir / "imagenet_labels.txt", num_threads=2)
+    settings = LoopSettings(stats_interval=0, recovery=RecoverySettings(stall_timeout=2.0, max_reopen=0))
+    with Pipeline(classifier, camera, smoothing=SmoothingSettings(), settings=settings) as pipeline:
+        results = []
+        for result in pipeline:
+            results.append(result)
+            if camera.delivered >= 80 and result.frame_number >= 75:
+                break
+    in_gap = [r for r in results if 62 <= r.frame_number <= 74]
+    assert len(in_gap) >= 6, [r.frame_number for r in results]
+    assert any(r.stable_label == "macaw" for r in results if r.frame_number < 60)
+    assert in_gap[-1].stable_label == UNKNOWN
 

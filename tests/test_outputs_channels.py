@@ -244,7 +244,7 @@ def test_udp_too_large_result_is_dropped(udp_listener, caplog):
     assert "do not fit in one datagram" in caplog.text
 
 
-def test_outputs_send_the_late_change_as_changed(udp_listener):
+def test_udp_late_change_is_changed(udp_listener):
     outputs = open_outputs([f"udp://127.0.0.1:{udp_listener.getsockname()[1]}"], on_change=True, rate_hz=2)
     outputs.publish(make_result(0, "cat", changed=True))
     outputs.publish(make_result(1, "dog", changed=True))  # within 0.5 s: held back

@@ -165,7 +165,7 @@ def test_mqtt_password_from_environment(monkeypatch):
     assert parse_output("mqtt://10.0.0.2/t")._credentials == (None, None)
 
 
-def test_gate_marks_a_change_held_by_the_rate_as_changed():
+def test_gate_late_change_is_changed():
     now = [0.0]
     gate = PublishGate(on_change=True, rate_hz=1, clock=lambda: now[0])
     first = gate.select(make_result(0, "cat", changed=True))
@@ -173,12 +173,12 @@ def test_gate_marks_a_change_held_by_the_rate_as_changed():
     now[0] = 0.3
     assert gate.select(make_result(1, "dog", changed=True)) is None
     now[0] = 1.1
-    # The frame where the label changed was held back: this one tells the robot.
+    # The frame where the label changed was held back, so this message reports the change.
     late = gate.select(make_result(2, "dog", changed=False))
     assert (late.frame_number, late.stable_label, late.changed) == (2, "dog", True)
 
 
-def test_line_format_stable_index_is_a_number_for_unknown():
+def test_line_format_unknown_stable_index():
     line_format = LineFormat("{stable_index},{stable_score:.2f}")
     unknown = FrameResult(frame_number=0, capture_time=0.0, frame_age_ms=0.0, label="daisy", index=985,
                           score=0.2, stable_label="unknown", stable_score=0.2, stable_index=None)

@@ -50,6 +50,21 @@ def test_messages_translated_to_spanish(catalog, module):
         assert sorted(PLACEHOLDER.findall(entry.string)) == sorted(PLACEHOLDER.findall(message)), message
 
 
+def test_plural_messages_translated_to_spanish(catalog):
+    tree = ast.parse((ROOT / "runtime" / "capture.py").read_text(encoding="utf-8"))
+    calls = [node for node in ast.walk(tree)
+             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ngettext"]
+    assert calls
+    for call in calls:
+        singular, plural = call.args[0].value, call.args[1].value
+        entry = catalog.get(singular)
+        assert entry is not None and entry.pluralizable, f"no Spanish plural entry for {singular!r}"
+        assert entry.id == (singular, plural)
+        assert all(entry.string), singular
+        for form in entry.string:
+            assert sorted(PLACEHOLDER.findall(form)) == sorted(PLACEHOLDER.findall(singular)), form
+
+
 def test_run_error_in_spanish(catalog, tmp_path, models_dir):
     import os
     import subprocess

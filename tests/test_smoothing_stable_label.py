@@ -105,7 +105,7 @@ def test_invalid_settings(kwargs, word):
         SmoothingSettings(**kwargs)
 
 
-def test_weak_stable_label_becomes_unknown_while_the_leader_changes():
+def test_weak_stable_label_becomes_unknown():
     # A new leader every frame never wins the hysteresis itself; the stable
     # label's own average below the threshold must still end in "unknown".
     smoother = Smoother(SmoothingSettings(alpha=1.0, hysteresis=2, threshold=0.3))
@@ -122,7 +122,7 @@ def test_weak_stable_label_becomes_unknown_while_the_leader_changes():
     assert smoother.update(probs(0.1, 0.2, 0.2, 0.5))[0] == 3
 
 
-def test_stable_label_back_above_threshold_restarts_the_count():
+def test_weak_count_restarts_above_threshold():
     smoother = Smoother(SmoothingSettings(alpha=1.0, hysteresis=2, threshold=0.3))
     confident, weak = probs(0.9, 0.1, 0.0), probs(0.2, 0.4, 0.4)
     for p in (confident, confident, weak, confident, weak):

@@ -3,7 +3,8 @@
 The line protocol suits a microcontroller: by default ``stable_label,stable_score``
 with two decimals, ending in ``\\n``. ImageNet labels may contain commas
 ("Boston bull, Boston terrier"), so a reader should split at the LAST comma,
-as ``examples/serial_robot/serial_robot.ino`` does, or use ``{index}`` in the format.
+as ``examples/serial_robot/serial_robot.ino`` does, or use ``{stable_index}`` in the
+format (-1 while the stable label is ``unknown``).
 """
 
 import logging

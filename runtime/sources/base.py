@@ -38,10 +38,14 @@ class FrameSource:
         live: frames come from a camera or stream in real time. A live source
             that fails is reopened; a file that ends is finished.
         description: what the source is, for messages (``camera 0``).
+        hint: what the user should check when the source cannot be opened
+            or is lost (a camera's cable, a stream's URL); empty for a
+            general advice.
     """
 
     live = True
     description = "source"
+    hint = ""
 
     def open(self) -> None:
         """Open the device or file; raise :class:`SourceError` if it cannot."""

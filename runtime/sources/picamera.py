@@ -40,6 +40,7 @@ class Picamera2Source(FrameSource):
         self.camera_num = camera_num
         self.settings = settings
         self.description = _("Raspberry Pi camera {index}").format(index=camera_num)
+        self.hint = _("Check the camera and its ribbon cable (rpicam-hello --list-cameras lists it).")
         self._camera = None
 
     def open(self) -> None:
