@@ -28,9 +28,14 @@ def capture_frames(source, out_dir, count: int, every: int = 1, overwrite: bool 
     if out_dir.exists() and any(is_image_path(path) for path in out_dir.iterdir()) and not overwrite:
         raise LinceError(_("{path} already holds images; choose an empty folder or pass --overwrite").format(
             path=out_dir))
-    out_dir.mkdir(parents=True, exist_ok=True)
     frames = make_source(source)
     frames.open()
+    # Created only once the source is open, so a bad --source leaves no empty folder behind.
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        frames.close()
+        raise
     saved, seen, failures = 0, 0, 0
     try:
         with tqdm(total=count, desc="frames", unit="frame", disable=None, leave=False) as progress:

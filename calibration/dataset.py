@@ -94,11 +94,13 @@ def load_calibration_images(source, preprocessing: Preprocessing, count: int = D
         raise LinceError(_("calibration source {path} not found: give a folder of images or a video file")
                          .format(path=source))
     excluded = {Path(path) for path in exclude}
-    candidates = [path for path in list_images(source) if path not in excluded]
+    all_images = list_images(source)
+    candidates = [path for path in all_images if path not in excluded]
     chosen = sample_balanced(candidates, source, count, seed)
     images, files, skipped = read_prepared_images(chosen, preprocessing)
     if not images:
-        others = sum(1 for path in source.rglob("*") if path.is_file()) - len(candidates)
+        # Excluded images are neither candidates nor "other files".
+        others = sum(1 for path in source.rglob("*") if path.is_file()) - len(all_images)
         raise LinceError(
             _("calibration folder {path} holds no readable images ({found} image files, {skipped} unreadable, "
               "{others} other files); give a folder of JPEG or PNG photos from your camera").format(

@@ -74,18 +74,27 @@ def load_evaluation_set(path: Optional[Path], preprocessing: Preprocessing, labe
             return _from_csv(path / LABELS_CSV, preprocessing, labels, count, calibration)
         return _from_folder(path, preprocessing, labels, count, calibration,
                             exclude=calibration.files if calibration is not None else ())
-    if calibration is None or calibration_source is None or not Path(calibration_source).is_dir():
-        return None if calibration is None else _calibration_images(calibration)
+    if calibration is None:
+        return None
+    if calibration_source is None or not Path(calibration_source).is_dir():
+        logger.warning("The check runs on the calibration frames of %s themselves; pass --eval DIR with other "
+                       "images for a fair check", calibration_source)
+        return _calibration_images(calibration)
 
     source = Path(calibration_source)
-    rest = [file for file in list_images(source) if file not in set(calibration.files)]
-    if not rest:
-        logger.warning("Every image of %s was used for calibration, so the check runs on those same images; "
-                       "pass --eval DIR with other images for a fair check", source)
-        return _calibration_images(calibration)
-    if (source / LABELS_CSV).is_file():
+    # Files calibration could not read are no held-out images either.
+    used = set(calibration.files) | set(calibration.skipped)
+    rest = [file for file in list_images(source) if file not in used]
+    if rest and (source / LABELS_CSV).is_file():
         return _from_csv(source / LABELS_CSV, preprocessing, labels, count, calibration)
-    return _from_folder(source, preprocessing, labels, count, calibration, exclude=calibration.files)
+    if rest:
+        try:
+            return _from_folder(source, preprocessing, labels, count, calibration, exclude=used)
+        except LinceError:
+            pass  # None of the remaining images is readable: fall back as below.
+    logger.warning("Every readable image of %s was used for calibration, so the check runs on those same images; "
+                   "pass --eval DIR with other images for a fair check", source)
+    return _calibration_images(calibration)
 
 
 def _calibration_images(calibration: CalibrationSet) -> EvaluationSet:

@@ -21,7 +21,7 @@ from lince.export import diagnosis
 from lince.export.converter import CALIBRATED, ConversionSettings, ExportError, convert, normalize_mode
 from lince.export.evaluation import DEFAULT_EVAL_COUNT, load_evaluation_set
 from lince.export.explain import explain_quantization
-from lince.export.report import build_report, write_report
+from lince.export.report import build_report, report_paths, write_report
 from lince.export.tensors import check_mode, inspect_tensors
 from lince.export.graph import frozen_function, raw_pixel_function
 from lince.export.loading import load_source_model
@@ -43,6 +43,11 @@ from lince.runtime.metadata import FORMAT_NAME, FORMAT_VERSION, read_labels_file
 from lince.runtime.preprocess import Preprocessing
 
 logger = logging.getLogger(__name__)
+
+# Below this top-1 agreement, or above this accuracy drop in points, an export
+# that passed is still degraded enough to warn about.
+WARN_AGREEMENT = 0.95
+WARN_ACCURACY_DROP = 2.0
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,8 @@ def export_model(config: ExportConfig) -> ExportResult:
             than ``config.max_drop`` (kept as ``NAME.rejected.tflite``).
     """
     output = check_writable(config.output_path, config.overwrite)
+    rejected = output.with_name(output.stem + ".rejected.tflite")
+    _check_outputs_writable(config, output, rejected)
     mode = normalize_mode(config.quantization)
     _check_options(config, mode)
     timings = {}
@@ -176,19 +183,46 @@ def export_model(config: ExportConfig) -> ExportResult:
                     function, calibration, evaluation, reference, temporary, len(packed), config.keep_float)
             failure = _failure(comparison, config, mode, source)
             notes.append(diagnosis.normalization_note(diagnosis.normalizing_layers(source)))
+            # A rejected model's report is named after it, so the report of a
+            # previous good model at ``output`` stays as it was.
+            target = output if failure is None else rejected
             report = build_report(
-                model=output, mode=mode, size_bytes=len(packed), tensors=tensors, calibration=calibration,
+                model=target, mode=mode, size_bytes=len(packed), tensors=tensors, calibration=calibration,
                 calibration_source=config.calibration_dir, evaluation=evaluation, comparison=comparison,
                 labels=labels, max_drop=config.max_drop, passed=failure is None, notes=[n for n in notes if n])
             report.update(extras)
-            paths = write_report(report, output)
+            if failure is None:
+                report["warning"] = degradation_warning(comparison)
+            paths = write_report(report, target)
             if failure is not None:
-                rejected = output.with_name(output.stem + ".rejected.tflite")
                 os.replace(temporary, rejected)
                 raise ExportError(failure.format(path=rejected))
     timings["total_s"] = time.perf_counter() - started
     return ExportResult(output, output.stat().st_size, mode, labels, comparison, calibration, timings,
                         report, paths)
+
+
+def _check_outputs_writable(config: ExportConfig, output: Path, rejected: Path) -> None:
+    """Refuse, before any slow stage, to replace a report or rejected model without ``--overwrite``."""
+    if config.eval_dir is None and config.calibration_dir is None:
+        return  # Nothing to verify on: no report and no rejection.
+    for path in (*report_paths(output), rejected, *report_paths(rejected)):
+        check_writable(path, config.overwrite)
+
+
+def degradation_warning(comparison: Comparison) -> Optional[str]:
+    """Return a warning when the export follows the source model noticeably worse, else None."""
+    drop = comparison.accuracy_drop
+    if comparison.top1_agreement >= WARN_AGREEMENT and (drop is None or drop <= WARN_ACCURACY_DROP):
+        return None
+    advice = _("Try --quantize int16x8 or float16, --keep-float on the worst layers (see --explain), and check "
+               "the preprocessing (--preprocess or --mean/--std).")
+    if drop is None:
+        return _("the exported model is degraded: top-1 agreement with the source model {agreement:.1%}. "
+                 "{advice}").format(agreement=comparison.top1_agreement, advice=advice)
+    return _("the exported model is degraded: top-1 agreement with the source model {agreement:.1%}, top-1 "
+             "accuracy drop {drop:.2f} points. {advice}").format(
+                 agreement=comparison.top1_agreement, drop=drop, advice=advice)
 
 
 def _check_options(config: ExportConfig, mode: str) -> None:

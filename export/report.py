@@ -71,6 +71,12 @@ def render_markdown(document: dict) -> str:
              f"- Quantization: **{document['quantization']}**, {document['size_bytes'] / 1e6:.2f} MB",
              f"- Result: **{'passed' if document['passed'] else 'FAILED'}**"
              + (f" (max drop {document['max_drop']} points)" if document["max_drop"] is not None else "")]
+    if document.get("warning"):
+        lines += ["", f"> **Warning: {document['warning']}**", ""]
+    evaluation = document.get("evaluation")
+    if evaluation and not evaluation["held_out"]:
+        lines.append("- Checked on calibration images, not held-out ones: pass `--eval DIR` with other images "
+                     "for a fair check.")
     tensors = document.get("tensors")
     if tensors:
         lines.append(f"- Weight types: {tensors['weights']}; input {tensors['input_type']}, "

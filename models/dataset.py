@@ -168,6 +168,4 @@ def decode_images(files: LabelledFiles, preprocessing: Preprocessing, progress: 
             continue
         images[len(kept)] = prepare_image(frame, preprocessing)
         kept.append(files.labels[i])
-    if skipped:
-        logger.warning("Skipped %d unreadable image(s), first: %s", len(skipped), skipped[0][1])
     return images[:len(kept)], np.asarray(kept, np.int32), skipped

@@ -14,6 +14,7 @@ softmax output), ``labels.txt``, ``lince.json`` (see
 """
 
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -125,9 +126,12 @@ def _load_split(data_dir: Path, config: TrainConfig, preprocessing: Preprocessin
     validation = decode_images(validation_files, preprocessing, progress=config.progress)
     skipped = train[2] + validation[2]
     if skipped and not config.skip_unreadable:
-        listed = "; ".join(f"{path}: {reason}" for path, reason in skipped[:3])
+        # Each reason already starts with its file's path.
+        listed = "; ".join(reason for _path, reason in skipped[:3]) + ("; ..." if len(skipped) > 3 else "")
         raise LinceError(_("{count} image(s) could not be read ({listed}); remove them or pass "
                            "--skip-unreadable").format(count=len(skipped), listed=listed))
+    if skipped:
+        logger.warning("Skipped %d unreadable image(s), first: %s", len(skipped), skipped[0][1])
     _check_counts(files.classes, train[1], validation[1])
     unreadable = {path for path, _reason in skipped}
     validation_paths = [path for path in validation_files.paths if path not in unreadable]
@@ -181,6 +185,10 @@ def train_with_config(data_dir: Path, out_dir: Path, config: TrainConfig) -> Tra
     fit = fit_stages(entry, size, len(classes), train_data, val_data, weights, config)
 
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".part", dir=_parent(out_dir)))
+    # mkdtemp makes the folder private (0700); give it the mode of an ordinary new folder.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)
     try:
         val_accuracy = write_outputs(staging, fit, classes, val_data, val_y)
         (staging / VALIDATION_LIST).write_text("".join(f"{path}\n" for path in val_paths), encoding="utf-8")

@@ -1,5 +1,6 @@
 """`lince train` rejects bad input with one clear line and writes nothing."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,27 @@ def test_missing_weights_file(two_classes, tmp_path):
     result = _train(two_classes, out, "--weights", str(tmp_path / "absent.keras"))
     # ``--weights`` given twice: click keeps the last one.
     _assert_clean_failure(result, out, "absent.keras", "not found")
+
+
+def test_unreadable_images_one_error_naming_each_once(two_classes, tmp_path, caplog):
+    (two_classes / "stop" / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    (two_classes / "circle" / "empty.png").write_bytes(b"")
+    out = tmp_path / "out"
+    result = _train(two_classes, out)
+    _assert_clean_failure(result, out, "2 image(s) could not be read", "--skip-unreadable")
+    for name in ("broken.jpg", "empty.png"):
+        assert result.output.count(name) == 1, result.output
+    # Not skipping, so no "Skipped" warning before the error.
+    assert "Skipped" not in caplog.text
+
+
+@pytest.mark.tensorflow
+def test_output_folder_has_ordinary_mode(two_classes, tmp_path):
+    out = tmp_path / "out"
+    previous = os.umask(0o022)
+    try:
+        result = _train(two_classes, out)
+    finally:
+        os.umask(previous)
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_mode & 0o777 == 0o755

@@ -112,7 +112,8 @@ def test_max_drop_rejects_and_keeps_model(colour, tmp_path):
     assert "int16x8" in result.output  # the advice names what to try
     assert output.with_name("strict.rejected.tflite").exists()
     assert not output.exists()
-    report = json.loads(output.with_name("strict.report.json").read_text(encoding="utf-8"))
+    assert not output.with_name("strict.report.json").exists()
+    report = json.loads(output.with_name("strict.rejected.report.json").read_text(encoding="utf-8"))
     assert report["passed"] is False
     assert report["max_drop"] == 5
 

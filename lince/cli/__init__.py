@@ -11,6 +11,7 @@ import sys
 import click
 
 from lince._version import __version__
+from lince.cli.log_format import UserFormatter
 from lince.i18n import _, setup_language
 from lince.runtime.errors import LinceError
 
@@ -72,7 +73,10 @@ class LazyGroup(click.Group):
 def configure_logging(verbosity: int) -> None:
     """Send lince's log records to stderr; -v shows INFO, -vv shows DEBUG."""
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    # Users read translated "Warning: …" lines, and -vv adds the level and logger name.
+    handler.setFormatter(UserFormatter(show_names=verbosity >= 2))
+    logging.basicConfig(level=level, handlers=[handler])
     if verbosity < 2:
         for noisy in ("tensorflow", "absl", "h5py", "matplotlib", "PIL"):
             logging.getLogger(noisy).setLevel(logging.ERROR)

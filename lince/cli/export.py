@@ -133,3 +133,6 @@ def _print_summary(result):
                 size=row["size_bytes"] / 1e6, ms=row["median_ms"]))
     for path in result.report_paths:
         click.echo(_("Report: {path}").format(path=path))
+    if report.get("warning"):
+        # Printed last, on stderr, so that it ends the output where it stands out.
+        click.secho(_("WARNING: {message}").format(message=report["warning"]), fg="yellow", bold=True, err=True)
