@@ -103,7 +103,7 @@ class ExportConfig:
 
 @dataclass
 class ExportResult:
-    """What an export produced."""
+    """Files and figures of a finished export."""
 
     path: Path
     size_bytes: int

@@ -2,7 +2,7 @@
 
 A quantized model can run fast and be wrong. After conversion both models
 classify the same prepared images; the agreement of their top-1 classes and
-the mean absolute difference of their probabilities say whether the export
+the mean absolute difference of their probabilities show whether the export
 kept the model's behaviour. A model that gives one class for every image
 while the source model varies is degenerate, whatever its speed.
 """
@@ -17,7 +17,7 @@ from lince.runtime.classifier import Classifier, looks_like_probabilities, softm
 
 @dataclass(frozen=True)
 class Comparison:
-    """How closely the exported model follows the source model.
+    """Agreement between the exported model and the source model.
 
     Attributes:
         images: number of images compared.

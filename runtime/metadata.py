@@ -1,4 +1,4 @@
-"""Read what a ``.tflite`` file says about itself: labels and preprocessing.
+"""Read the labels and preprocessing that a ``.tflite`` file stores about itself.
 
 The TFLite metadata standard packs a model's associated files (its label
 file, for example) into a ZIP archive appended to the flatbuffer. lince's
@@ -29,7 +29,7 @@ FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What lince's ``lince.json`` records about an exported classifier.
+    """Settings that lince's ``lince.json`` records for an exported classifier.
 
     Attributes:
         preprocessing: crop, resize and colour order of the input image.
@@ -130,9 +130,9 @@ def parse_model_info(document: dict, name: str) -> ModelInfo:
 def read_model_metadata(model_path, num_classes: int) -> Tuple[Optional[ModelInfo], Optional[List[str]]]:
     """Return ``(ModelInfo or None, labels or None)`` packed inside a model file.
 
-    Labels come from the file that ``lince.json`` names; for other models,
-    from a packed ``.txt`` file with one line per output class (or one fewer,
-    when class 0 is a background class without a name).
+    Labels come from the file that ``lince.json`` names. For other models
+    they come from a packed ``.txt`` file with one line per output class, or
+    one fewer when class 0 is a background class without a name.
     """
     files = read_associated_files(Path(model_path))
     info = None

@@ -1,4 +1,4 @@
-"""Known answers about the shared fixtures, from their README."""
+"""Expected results on the shared fixtures, from their README."""
 
 # Top-1 class of Google's reference int8 MobileNetV2 on the fixture photos,
 # whole photo resized to 224x224. The float EfficientNet-Lite0 and its int8

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from camera_standins import ScriptedCamera, Session
 from lince.cli import cli
 from lince.runtime.sources import register_source, unregister_source
+from video_support import read_all_frames
 
 
 @pytest.fixture(scope="module")
@@ -68,14 +69,7 @@ def test_record_writes_annotated_video(model_args, video, tmp_path):
     result = invoke([*model_args, "--source", video, "--no-realtime", "--frames", "12", "--record", str(out),
                      "--print", "none"])
     assert result.exit_code == 0, result.stderr
-    capture = cv2.VideoCapture(str(out))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
+    frames = read_all_frames(out)
     source = cv2.VideoCapture(video)
     _ok, first_source = source.read()
     source.release()

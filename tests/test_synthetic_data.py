@@ -1,16 +1,15 @@
 """The synthetic sign images and video that the demo and the training tests use."""
 
 import csv
+from dataclasses import replace
 
-import cv2
 import numpy as np
 import pytest
 
 from lince.runtime.errors import LinceError
 from lince.runtime.image_io import read_image
-from dataclasses import replace
-
 from lince.synthetic import CLASSES, Scene, make_dataset, make_video, render
+from video_support import read_all_frames
 
 
 def test_dataset_one_folder_per_class(tmp_path):
@@ -72,14 +71,7 @@ def test_video_frames_match_csv(tmp_path):
     assert labels == ["stop"] * 5 + [""] * 3 + ["circle"] * 5 + [""] * 3
     assert [int(row["frame"]) for row in rows] == list(range(16))
 
-    capture = cv2.VideoCapture(str(video))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
+    frames = read_all_frames(video)
     assert len(frames) == 16
     assert frames[0].shape == (120, 160, 3)
     # The gaps are near-black, the signs are not.

@@ -55,7 +55,7 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except LinceError as error:
-            # Bad input: one line that says what to do, no traceback.
+            # Bad input: one line that names the fix, no traceback.
             raise click.ClickException(str(error)) from None
         except ModuleNotFoundError as error:
             # A runtime-only install (what a Raspberry Pi gets) lacks the
@@ -72,7 +72,11 @@ class LazyGroup(click.Group):
 
 def configure_logging(verbosity: int) -> None:
     """Send lince's log records to stderr; -v shows INFO, -vv shows DEBUG."""
-    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    level = logging.WARNING
+    if verbosity == 1:
+        level = logging.INFO
+    elif verbosity >= 2:
+        level = logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
     # Users read translated "Warning: …" lines, and -vv adds the level and logger name.
     handler.setFormatter(UserFormatter(show_names=verbosity >= 2))
