@@ -14,8 +14,8 @@ classified like any other frame until the stall timeout decides on a reopen. Aft
 row the capture ends with a :class:`SourceError`.
 """
 
+import collections
 import logging
-import queue
 import threading
 import time
 from dataclasses import dataclass
@@ -337,24 +337,35 @@ class PrefetchReader:
     Used for ``realtime=False``: a thread decodes the next frames and runs
     ``prepare`` (crop, resize, colour order) on them while the model works on
     the current one, so these steps overlap with inference instead of adding
-    to it. A bounded queue keeps memory flat. It has the
+    to it. A bounded buffer keeps memory flat. It has the
     :class:`CaptureThread` interface.
+
+    The reader refills the buffer in bursts: once full, it sleeps until the
+    loop has taken all but ``low_water`` frames. Waking it for every frame
+    would cost a thread switch per frame, and on a small board each switch
+    takes a core away from the interpreter's threads mid-inference.
 
     Args:
         source: an opened file or folder source; this object closes it.
         prepare: ``prepare(image) -> model input``, or ``None`` to hand
             over raw frames only.
         depth: frames read ahead at most.
+        low_water: frames left in the buffer when the reader starts again.
     """
 
     keep_newest = False
     frames_dropped = 0
     reopen_count = 0
 
-    def __init__(self, source: FrameSource, prepare=None, depth: int = 4):
+    def __init__(self, source: FrameSource, prepare=None, depth: int = 8, low_water: int = 2):
+        if not 0 <= low_water < depth:
+            raise ValueError("low_water must be at least 0 and less than depth")
         self.source = source
         self._prepare = prepare
-        self._queue: "queue.Queue" = queue.Queue(maxsize=depth)
+        self._depth = depth
+        self._low_water = low_water
+        self._buffer: "collections.deque" = collections.deque()
+        self._condition = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lince-prefetch", daemon=True)
         self._done = False
@@ -367,6 +378,8 @@ class PrefetchReader:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        with self._condition:
+            self._condition.notify_all()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
 
@@ -376,18 +389,21 @@ class PrefetchReader:
         Raises:
             LinceError: reading or preparing a frame failed.
         """
-        while not self._done:
-            if (stop is not None and stop.is_set()) or (deadline is not None and time.monotonic() >= deadline):
-                return None
-            try:
-                item = self._queue.get(timeout=_WAIT_SLICE)
-            except queue.Empty:
-                continue
-            if isinstance(item, Frame):
-                return item
-            self._done = True
-            if isinstance(item, BaseException):
-                raise item
+        with self._condition:
+            while not self._done:
+                if (stop is not None and stop.is_set()) or (deadline is not None and time.monotonic() >= deadline):
+                    return None
+                if not self._buffer:
+                    self._condition.wait(_WAIT_SLICE)
+                    continue
+                item = self._buffer.popleft()
+                if len(self._buffer) == self._low_water:
+                    self._condition.notify_all()
+                if isinstance(item, Frame):
+                    return item
+                self._done = True
+                if isinstance(item, BaseException):
+                    raise item
         return None
 
     def _run(self) -> None:
@@ -420,13 +436,18 @@ class PrefetchReader:
         return Frame(image, number, time.time(), time.monotonic(), read_ms, prepared, prepare_ms)
 
     def _put(self, item) -> None:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=_WAIT_SLICE)
+        with self._condition:
+            if len(self._buffer) >= self._depth:
+                # Full: sleep until the loop has drained the buffer to the low-water mark.
+                while len(self._buffer) > self._low_water and not self._stop.is_set():
+                    self._condition.wait(_WAIT_SLICE)
+            if self._stop.is_set():
                 return
-            except queue.Full:
-                continue
+            self._buffer.append(item)
+            if len(self._buffer) == 1:
+                # The loop may be waiting on an empty buffer.
+                self._condition.notify_all()
 
 
-# Marks the end of a prefetched source in the queue.
+# Marks the end of a prefetched source in the buffer.
 _END = object()

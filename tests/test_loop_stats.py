@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from lince.runtime.stats import LoopStats, TimeHistogram
+from lince.runtime.stats import _EDGES_MS, LoopStats, TimeHistogram, _bin_index
 
 
 def test_histogram_percentiles_match_numpy():
@@ -16,6 +16,14 @@ def test_histogram_percentiles_match_numpy():
         histogram.add(float(value))
     for q in (50, 95, 99):
         assert histogram.percentile(q) == pytest.approx(np.percentile(values, q), rel=0.02)
+
+
+def test_bin_index_agrees_with_searchsorted_at_and_around_every_edge():
+    rng = np.random.default_rng(2)
+    values = np.concatenate([10 ** rng.uniform(-5, 7, 20000), _EDGES_MS, np.nextafter(_EDGES_MS, 0),
+                             np.nextafter(_EDGES_MS, np.inf), [0.0, -1.0]])
+    computed = np.array([_bin_index(float(value)) for value in values])
+    np.testing.assert_array_equal(computed, np.searchsorted(_EDGES_MS, values))
 
 
 def test_histogram_empty_is_nan():
