@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import List
 
 from lince.export.converter import ConversionSettings, ExportError, make_converter
+from lince.export.graph import representative_dataset
 from lince.runtime.errors import _
 
 logger = logging.getLogger(__name__)
@@ -51,17 +52,22 @@ class LayerError:
                 "max_abs_error": self.max_abs_error, "scale": self.scale}
 
 
-def explain_quantization(function, calibration, top: int = TOP_LAYERS) -> List[LayerError]:
-    """Return the ``top`` int8 layers of ``function`` with the largest error on ``calibration`` images."""
+def explain_quantization(function, calibration, to_input=None, top: int = TOP_LAYERS) -> List[LayerError]:
+    """Return the ``top`` int8 layers of ``function`` with the largest error on ``calibration`` images.
+
+    ``to_input`` maps float pixel batches to the function's input (see
+    :func:`lince.export.graph.input_transform`); by default pixels go in as they are.
+    """
     import tensorflow as tf
 
+    to_input = to_input or (lambda pixels: pixels)
     settings = ConversionSettings(quantization="int8", io_type="float32")
-    converter = make_converter(function, settings, calibration.batches)
+    converter = make_converter(function, settings, representative_dataset(calibration.batches, to_input))
     count = min(DEBUG_IMAGES, len(calibration.images))
 
     def debug_dataset():
         for image in calibration.images[:count]:
-            yield [image[None].astype("float32")]
+            yield [to_input(image[None].astype("float32"))]
 
     try:
         debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_dataset=debug_dataset)

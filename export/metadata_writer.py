@@ -17,7 +17,7 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
-from typing import List, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import flatbuffers
 import numpy as np
@@ -51,6 +51,9 @@ class ModelDescription:
     height: int
     num_classes: int
     has_labels: bool
+    # (mean, std) when the int8 input's quantization applies the
+    # normalisation; None when the graph applies it.
+    input_normalization: Optional[Tuple[float, float]] = None
 
 
 def _strings(builder, *texts):
@@ -93,18 +96,23 @@ def _associated_file(builder, name: str, description: str, file_type: int) -> in
 
 
 def _input_tensor(builder, model: ModelDescription) -> int:
-    name, description = _strings(
-        builder, "image",
-        "RGB image, pixel values 0-255; the model normalises them itself.")
+    if model.input_normalization is None:
+        text = "RGB image, pixel values 0-255; the model normalises them itself."
+        mean, std = 0.0, 1.0
+    else:
+        mean, std = model.input_normalization
+        text = (f"RGB image, pixel values 0-255, normalised as (x - {mean:g}) / {std:g} by the input's "
+                "quantization: quantize the normalised values with the input's scale and zero point.")
+    name, description = _strings(builder, "image", text)
     # ImageSize: width 0, height 1. ImageProperties: color_space 0, default_size 1.
     size = _table(builder, [(0, "uint32", model.width), (1, "uint32", model.height)])
     image_properties = _table(builder, [(0, "int8", COLOR_SPACE_RGB), (1, "offset", size)])
     # Content: content_properties_type 0, content_properties 1.
     content = _table(builder, [(0, "uint8", CONTENT_IMAGE_PROPERTIES), (1, "offset", image_properties)])
-    # The normalisation is folded into the graph, so readers that apply
-    # NormalizationOptions to float inputs must leave pixels as they are.
-    mean, std = _vector_of_floats(builder, [0.0]), _vector_of_floats(builder, [1.0])
-    normalization = _table(builder, [(0, "offset", mean), (1, "offset", std)])
+    # With the normalisation in the graph, readers that apply
+    # NormalizationOptions must leave pixels as they are (mean 0, std 1).
+    means, stds = _vector_of_floats(builder, [mean]), _vector_of_floats(builder, [std])
+    normalization = _table(builder, [(0, "offset", means), (1, "offset", stds)])
     process_unit = _table(builder, [(0, "uint8", PROCESS_UNIT_NORMALIZATION), (1, "offset", normalization)])
     process_units = _vector_of_offsets(builder, [process_unit])
     stats_max, stats_min = _vector_of_floats(builder, [255.0]), _vector_of_floats(builder, [0.0])

@@ -1,7 +1,8 @@
 """Export a Keras model or SavedModel to a ``.tflite`` that carries its own preprocessing.
 
-The stages: load the source model, fold its normalisation into the graph,
-read calibration images (int8), convert, pack labels and metadata, compare
+The stages: load the source model, place its normalisation (in the graph,
+or in an int8 model's input quantization), read calibration images (int8),
+convert, pack labels and metadata, compare
 the exported model with the source model on real images, and only then move
 the file into place.
 """
@@ -23,7 +24,13 @@ from lince.export.evaluation import DEFAULT_EVAL_COUNT, load_evaluation_set
 from lince.export.explain import explain_quantization
 from lince.export.report import build_report, report_paths, write_report
 from lince.export.tensors import check_mode, inspect_tensors
-from lince.export.graph import frozen_function, raw_pixel_function
+from lince.export.graph import (
+    frozen_function,
+    input_transform,
+    normalization_in_input,
+    raw_pixel_function,
+    representative_dataset,
+)
 from lince.export.loading import load_source_model
 from lince.export.metadata_writer import ModelDescription, pack_metadata
 from lince.export.sidecar import read_training_sidecar
@@ -156,19 +163,23 @@ def export_model(config: ExportConfig) -> ExportResult:
     reference, kind = _reference_outputs(source, normalization, evaluation, notes)
 
     step = time.perf_counter()
-    function = frozen_function(source, normalization)
-    tflite_model, tensors = _convert_checked(function, config, mode, calibration)
+    in_input = normalization_in_input(normalization, mode, config.io_type, keep_float=bool(config.keep_float))
+    function = frozen_function(source, normalization, normalize=not in_input)
+    to_input = input_transform(normalization, in_input)
+    dataset = representative_dataset(calibration.batches, to_input) if calibration is not None else None
+    tflite_model, tensors = _convert_checked(function, config, mode, dataset)
     timings["convert_s"] = time.perf_counter() - step
     logger.info("Converted to %s in %.1f s: %.2f MB", mode, timings["convert_s"], len(tflite_model) / 1e6)
     extras = {}
     if config.explain:
-        extras["explain"] = [layer.to_dict() for layer in explain_quantization(function, calibration)]
+        extras["explain"] = [layer.to_dict() for layer in explain_quantization(function, calibration, to_input)]
 
-    document = _lince_document(config, mode, preprocessing, normalization, kind, calibration)
+    document = _lince_document(config, mode, preprocessing, normalization, in_input, kind, calibration)
     description = ModelDescription(
         name=Path(config.model_path).stem, description="Image classifier exported by lince.",
         version=__version__, author="lince", license="", width=preprocessing.size[1],
-        height=preprocessing.size[0], num_classes=source.num_classes, has_labels=bool(labels))
+        height=preprocessing.size[0], num_classes=source.num_classes, has_labels=bool(labels),
+        input_normalization=(normalization.mean[0], normalization.std[0]) if in_input else None)
     packed = pack_metadata(tflite_model, description, document, labels)
 
     comparison, report, paths = None, None, ()
@@ -180,7 +191,7 @@ def export_model(config: ExportConfig) -> ExportResult:
             timings["verify_s"] = time.perf_counter() - step
             if config.keep_float:
                 extras["keep_float"] = _keep_float_tradeoff(
-                    function, calibration, evaluation, reference, temporary, len(packed), config.keep_float)
+                    function, dataset, evaluation, reference, temporary, len(packed), config.keep_float)
             failure = _failure(comparison, config, mode, source)
             notes.append(diagnosis.normalization_note(diagnosis.normalizing_layers(source)))
             # A rejected model's report is named after it, so the report of a
@@ -245,10 +256,10 @@ def _reference_outputs(source, normalization, evaluation, notes: list):
     return as_probabilities(scores), output_kind(scores)
 
 
-def _convert_checked(function, config: ExportConfig, mode: str, calibration):
+def _convert_checked(function, config: ExportConfig, mode: str, dataset):
     """Convert, then prove from the file's tensor types that ``mode`` was applied."""
     settings = ConversionSettings(quantization=mode, io_type=config.io_type, keep_float=tuple(config.keep_float))
-    tflite_model = convert(function, settings, calibration.batches if calibration is not None else None)
+    tflite_model = convert(function, settings, dataset)
     tensors = inspect_tensors(tflite_model)
     check_mode(tensors, mode, keep_float=bool(config.keep_float))
     return tflite_model, tensors
@@ -268,12 +279,12 @@ def _calibration(config: ExportConfig, mode: str, preprocessing: Preprocessing, 
     return calibration
 
 
-def _keep_float_tradeoff(function, calibration, evaluation, reference, model_path: Path, size: int,
+def _keep_float_tradeoff(function, dataset, evaluation, reference, model_path: Path, size: int,
                          keep_float) -> dict:
     """Measure the model with ``keep_float`` layers against a plain int8 conversion on the same images."""
     import tempfile
 
-    plain = convert(function, ConversionSettings(quantization="int8"), calibration.batches)
+    plain = convert(function, ConversionSettings(quantization="int8"), dataset)
     with tempfile.TemporaryDirectory() as folder:
         plain_path = Path(folder) / "plain_int8.tflite"
         plain_path.write_bytes(plain)
@@ -342,7 +353,7 @@ def _file_sha256(path: Path) -> Optional[str]:
     return digest.hexdigest()
 
 
-def _lince_document(config, mode, preprocessing, normalization, output_kind, calibration) -> dict:
+def _lince_document(config, mode, preprocessing, normalization, in_input, output_kind, calibration) -> dict:
     model_path = Path(config.model_path)
     return {
         "format": FORMAT_NAME,
@@ -355,7 +366,9 @@ def _lince_document(config, mode, preprocessing, normalization, output_kind, cal
             "crop": preprocessing.crop,
             "crop_fraction": preprocessing.crop_fraction,
             "interpolation": preprocessing.interpolation,
-            "normalization": {**normalization.to_dict(), "folded": True},
+            # "folded": the graph normalises; otherwise the int8 input's
+            # quantization does, and a runtime quantizes (x - mean) / std.
+            "normalization": {**normalization.to_dict(), "folded": not in_input},
         },
         "output": {"type": output_kind},
         "labels": "labels.txt",

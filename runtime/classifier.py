@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
 
+import cv2
 import numpy as np
 
-from lince.runtime.errors import InferenceError, ModelLoadError, _
+from lince.runtime.errors import InferenceError, LinceError, ModelLoadError, _
 from lince.runtime.image_io import read_image
 from lince.runtime.interpreter import make_interpreter
 from lince.runtime.metadata import ModelInfo, read_labels_file, read_model_metadata
@@ -197,9 +198,11 @@ class Classifier:
         """
         pixels = np.arange(256, dtype=np.float64)
         if self.info is not None:
-            # lince exports fold the normalisation into the graph: the model
-            # takes raw 0-255 pixels.
-            real = pixels
+            # A lince export normalises in its graph ("folded") or through
+            # its int8 input's scale and zero point, which the quantization
+            # below applies to (x - mean) / std.
+            normalization = self.info.normalization
+            real = pixels if normalization.get("folded", True) else self._normalize(pixels, normalization)
         elif self.input_dtype == np.float32:
             if mean is None and std is None:
                 logger.warning("%s: float model without lince metadata; assuming input (x - %.1f) / %.1f "
@@ -225,6 +228,16 @@ class Classifier:
             return None
         return quantized.astype(self.input_dtype)
 
+    def _normalize(self, pixels: np.ndarray, normalization: dict) -> np.ndarray:
+        mean, std = normalization.get("mean", [0.0]), normalization.get("std", [1.0])
+        if len(set(mean)) != 1 or len(set(std)) != 1 or self.input_dtype == np.float32:
+            # One table serves all three channels, and a float input has no
+            # quantization to normalise with; lince never exports these.
+            raise ModelLoadError(_("{path}: the metadata asks to normalise a {dtype} input with mean {mean} and std "
+                                   "{std} outside the graph, which lince cannot do; export the model again").format(
+                path=self.model_path, dtype=self.input_dtype.name, mean=mean, std=std))
+        return (pixels - float(mean[0])) / float(std[0])
+
     def _build_dequantize_table(self) -> Optional[np.ndarray]:
         """Map each value of an 8-bit output to its real value, so dequantizing is one lookup."""
         if self.output_dtype not in (np.uint8, np.int8):
@@ -239,7 +252,11 @@ class Classifier:
 
     def set_input(self, image_rgb: np.ndarray) -> None:
         """Write a prepared ``(H, W, 3)`` uint8 image into the input tensor."""
-        values = image_rgb if self._pixel_table is None else self._pixel_table[image_rgb]
+        if image_rgb.dtype != np.uint8:
+            raise LinceError(_("the model input must be a uint8 RGB image, as prepare() returns, not {dtype}")
+                             .format(dtype=image_rgb.dtype))
+        # cv2.LUT maps 8-bit images through a table about five times faster than NumPy indexing.
+        values = image_rgb if self._pixel_table is None else cv2.LUT(image_rgb, self._pixel_table)
         self._interpreter.set_tensor(self._input_index, values[np.newaxis])
 
     def invoke(self) -> float:

@@ -24,7 +24,8 @@ logger = logging.getLogger(__name__)
 METADATA_FILE = "lince.json"
 LABELS_FILE = "labels.txt"
 FORMAT_NAME = "lince-model"
-FORMAT_VERSION = 1
+# 2: the normalisation may live in the int8 input's quantization ("folded": false).
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ class ModelInfo:
 
     Attributes:
         preprocessing: crop, resize and colour order of the input image.
-        normalization: name, ``mean`` and ``std`` folded into the graph.
+        normalization: name, ``mean`` and ``std``, and ``folded``: true when the
+            graph normalises, false when the int8 input's quantization does.
         output: ``"probabilities"`` or ``"logits"``.
         quantization: export mode, for example ``"float32"`` or ``"int8"``.
         source: what the model was exported from (path, checksum).

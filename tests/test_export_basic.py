@@ -52,6 +52,35 @@ def test_int8_tensors_are_integer(lite0_int8_tflite):
     assert float_tensors == []
 
 
+def _operator_names(model_path):
+    from ai_edge_litert.tools import flatbuffer_utils
+    from ai_edge_litert import schema_py_generated as schema
+
+    names = {value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(model_path.read_bytes()))
+    codes = [max(code.builtinCode, code.deprecatedBuiltinCode) for code in model.operatorCodes]
+    return [names[codes[op.opcodeIndex]] for op in model.subgraphs[0].operators]
+
+
+@pytest.mark.slow
+def test_int8_input_takes_raw_pixels(lite0_int8_tflite, lite0_float_tflite):
+    # (x - 127) / 128 quantized with scale 1/128 and zero point 127 is the
+    # pixel itself: raw pixels go in unchanged and no SUB or MUL op is left.
+    classifier = Classifier(lite0_int8_tflite)
+    assert classifier.input_quantization == (1 / 128, 127)
+    assert classifier._pixel_table is None
+    operators = _operator_names(lite0_int8_tflite)
+    assert "SUB" not in operators
+    assert "MUL" not in operators
+    assert operators[:2] == ["QUANTIZE", "CONV_2D"]
+    # The float model keeps its normalisation in the graph.
+    assert _before_first_conv(_operator_names(lite0_float_tflite)) == ["SUB", "MUL"]
+
+
+def _before_first_conv(operators):
+    return operators[:operators.index("CONV_2D")]
+
+
 @pytest.mark.slow
 def test_packed_files(lite0_int8_tflite):
     with zipfile.ZipFile(lite0_int8_tflite) as archive:
@@ -64,7 +93,8 @@ def test_packed_files(lite0_int8_tflite):
     assert document["quantization"] == "int8"
     assert document["input"]["size"] == [224, 224]
     assert document["input"]["normalization"]["mean"] == [127.0, 127.0, 127.0]
-    assert document["input"]["normalization"]["folded"] is True
+    # One mean and one std: the int8 input's quantization normalises, not the graph.
+    assert document["input"]["normalization"]["folded"] is False
     assert document["output"]["type"] == "probabilities"
     assert len(document["source"]["sha256"]) == 64
 
