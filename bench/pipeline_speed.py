@@ -94,7 +94,9 @@ def main() -> None:
         ]),
         "",
         f"Loop throughput / invoke throughput: **{loop_median / bare_median:.2f}** "
-        f"(1.0 would mean the loop adds nothing to inference).",
+        f"(1.0 would mean the loop adds nothing to inference). The loop also decodes the H.264 video, "
+        f"in a thread that shares the cores with the interpreter; `bench/loop_throughput.py` measures the "
+        f"loop on frames already decoded, as a camera delivers them.",
         "",
         "### Preprocessing per frame (`prepare_image` to 224x224, median ms)",
         "",

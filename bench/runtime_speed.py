@@ -7,7 +7,10 @@ them), it times one-image inference of:
 - lince int8 and float32 exports (LiteRT through ``Classifier.invoke``),
 - the Keras model called eagerly (``model(x, training=False)``), as a
   training script would run it,
-- the float model converted with tf2onnx, in ONNX Runtime's CPU provider.
+- the float model converted with tf2onnx, in ONNX Runtime's CPU provider,
+- that ONNX model quantized to int8 by ONNX Runtime's own static
+  quantization (QDQ, per-channel weights), calibrated on the same photos as
+  lince's int8 export: the other engine's best int8 path.
 
 LiteRT and ONNX Runtime get the same thread count, 1 and all cores by default;
 TensorFlow keeps its own default (all cores). Engines are timed in
@@ -79,10 +82,59 @@ def onnx_session(network: str, threads: int):
         function = tf.function(lambda x: model(x, training=False), input_signature=spec)
         proto, _ = tf2onnx.convert.from_function(function, input_signature=spec, opset=17)
         path.write_bytes(proto.SerializeToString())
+    return open_onnx(path, threads)
+
+
+def open_onnx(path, threads: int):
+    import onnxruntime
+
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def onnx_int8_session(network: str, threads: int):
+    """Quantize the float ONNX model with ONNX Runtime's static quantization (cached) and open it."""
+    path = common.CACHE_DIR / f"{network}_int8.onnx"
+    if not path.exists():
+        from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+
+        float_path = common.CACHE_DIR / f"{network}.onnx"
+        prepared = common.CACHE_DIR / f"{network}_preprocessed.onnx"
+        quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
+        name = open_onnx(float_path, 1).get_inputs()[0].name
+        batches = iter(calibration_inputs(network))
+
+        class Reader(CalibrationDataReader):
+            def get_next(self):
+                batch = next(batches, None)
+                return None if batch is None else {name: batch}
+
+        # U8 activations and S8 per-channel weights: ONNX Runtime's
+        # recommended int8 format for x86 CPUs.
+        # The quantizer logs a line per adjusted bias scale through the root logger.
+        logging.disable(logging.INFO)
+        try:
+            quantize_static(str(prepared), str(path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+        finally:
+            logging.disable(logging.NOTSET)
+        prepared.unlink()
+    return open_onnx(path, threads)
+
+
+def calibration_inputs(network: str, count: int = 100):
+    """Yield the calibration photos as the Keras model's input: prepared like lince's export, then normalised."""
+    from lince.calibration.dataset import load_calibration_images
+    from lince.runtime.preprocess import Preprocessing
+
+    normalization = (common.lite0_normalization() if network == "efficientnet-lite0"
+                     else common.zoo_normalization(network))
+    preprocessing = Preprocessing(size=(224, 224), crop="center", crop_fraction=0.875)
+    for image in load_calibration_images(common.PHOTOS, preprocessing, count).images:
+        yield normalization.apply(image)[np.newaxis].astype(np.float32)
 
 
 def contenders(network: str, tflite: dict, threads: int, runs: int) -> dict:
@@ -113,6 +165,8 @@ def contenders(network: str, tflite: dict, threads: int, runs: int) -> dict:
         return calls
     name = session.get_inputs()[0].name
     calls["ONNX Runtime float32"] = (lambda: session.run(None, {name: image}), runs)
+    quantized = onnx_int8_session(network, threads)
+    calls["ONNX Runtime int8"] = (lambda: quantized.run(None, {name: image}), runs)
     return calls
 
 
@@ -127,6 +181,35 @@ def measure_network(network: str, tflite: dict, threads: int, runs: int, rounds:
             "sizes": {mode: path.stat().st_size for mode, path in tflite.items()}}
 
 
+class OnnxClassifier:
+    """The part of lince's ``Classifier`` that ``evaluate`` uses, for an ONNX Runtime session.
+
+    Frames are prepared by lince's own preprocessing, then normalised as the
+    Keras model expects, so both engines see the same pixels.
+    """
+
+    def __init__(self, session, network: str):
+        from lince.runtime.metadata import read_labels_file
+        from lince.runtime.preprocess import Preprocessing
+
+        self.session = session
+        self.model_path = f"{network} (ONNX Runtime)"
+        self.labels = read_labels_file(common.IMAGENET_LABELS)
+        self.preprocessing = Preprocessing(size=(224, 224), crop="center", crop_fraction=0.875)
+        self.normalization = common.lite0_normalization()
+        self.input_name = session.get_inputs()[0].name
+
+    def classify(self, frame_bgr, top_k: int = 5):
+        from types import SimpleNamespace
+
+        from lince.runtime.preprocess import prepare_image
+
+        image = self.normalization.apply(prepare_image(frame_bgr, self.preprocessing))[np.newaxis]
+        scores = self.session.run(None, {self.input_name: image.astype(np.float32)})[0].reshape(-1)
+        best = np.argsort(-scores, kind="stable")[:top_k]
+        return SimpleNamespace(top_k=[SimpleNamespace(index=int(i)) for i in best])
+
+
 def accuracy_points(lite0_tflite: dict, p50_of: dict, threads: int, eval_limit: int) -> list:
     """Return (name, p50 ms, top-1 %) of the models with real weights, for the plot."""
     from lince.runtime import Classifier
@@ -138,6 +221,10 @@ def accuracy_points(lite0_tflite: dict, p50_of: dict, threads: int, eval_limit: 
     for mode, path in lite0_tflite.items():
         top1 = evaluate(Classifier(path, num_threads=threads), samples).top1
         points.append({"name": f"EfficientNet-Lite0 {mode} (lince)", "p50_ms": p50_of[mode], "top1": top1})
+    if "ONNX Runtime int8" in p50_of:
+        classifier = OnnxClassifier(onnx_int8_session("efficientnet-lite0", threads), "efficientnet-lite0")
+        points.append({"name": "EfficientNet-Lite0 int8 (ONNX Runtime)", "p50_ms": p50_of["ONNX Runtime int8"],
+                       "top1": evaluate(classifier, samples).top1})
     for name, file in REFERENCE_TFLITE.items():
         path = common.FIXTURES / "models" / file
         labels = common.FIXTURES / "models" / "imagenet_labels.txt"
@@ -151,8 +238,9 @@ def ratio_lines(result: dict) -> list:
     engines = result["engines"]
     int8 = engines["lince int8"]["p50_ms"]
     parts = [f"int8 vs float32 export {engines['lince float32']['p50_ms'] / int8:.2f}x"]
-    if "ONNX Runtime float32" in engines:
-        parts.append(f"vs ONNX Runtime float32 {engines['ONNX Runtime float32']['p50_ms'] / int8:.2f}x")
+    for engine in ("ONNX Runtime float32", "ONNX Runtime int8"):
+        if engine in engines:
+            parts.append(f"vs {engine} {engines[engine]['p50_ms'] / int8:.2f}x")
     parts.append(f"vs Keras {engines[KERAS]['p50_ms'] / int8:.0f}x")
     return [f"- {result['network']}, {result['threads']} thread(s): lince int8 speed-up " + ", ".join(parts) + "."]
 
@@ -227,6 +315,8 @@ def main() -> None:
         widest = max(thread_counts)
         lite0 = next(r for r in results if r["network"] == "efficientnet-lite0" and r["threads"] == widest)
         p50_of = {mode: lite0["engines"][f"lince {mode}"]["p50_ms"] for mode in lite0_paths}
+        if "ONNX Runtime int8" in lite0["engines"]:
+            p50_of["ONNX Runtime int8"] = lite0["engines"]["ONNX Runtime int8"]["p50_ms"]
         points = accuracy_points(lite0_paths, p50_of, widest, args.eval_limit)
     text = summary(results, points, args.rounds)
     common.write_result("runtime_speed", {"thread_counts": thread_counts, "runs": args.runs, "rounds": args.rounds,
