@@ -138,6 +138,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--video", type=Path, default=FIXTURES / "videos" / "slideshow_640x480_30fps.mp4")
     args = parser.parse_args()
+    for path in (args.model, args.video):
+        if not path.exists():
+            sys.exit(f"bench: {path} not found; set LINCE_FIXTURES to the shared fixtures folder or pass "
+                     f"--model and --video")
 
     classifier = Classifier(args.model, labels=args.labels, num_threads=args.threads)
     source = MemoryFrames(args.video, args.frames)

@@ -249,7 +249,14 @@ class CaptureThread:
                            "{source}: lost, and {count} attempts to reopen it failed ({reason}). "
                            "{hint} Then start again.", failures)
         return SourceError(message.format(source=self.source.description, count=failures,
-                                           reason=last_error or _("no new frames"), hint=hint.rstrip(".") + "."))
+                                           reason=self._bare_reason(last_error, hint), hint=hint.rstrip(".") + "."))
+
+    def _bare_reason(self, error: str, hint: str) -> str:
+        """Return ``error`` without the source name and the hint that the lost-source message adds anyway."""
+        prefix = self.source.description + ": "
+        reason = error[len(prefix):] if error.startswith(prefix) else error
+        reason = reason.replace(hint, "").strip().rstrip(".").strip()
+        return reason or _("no new frames")
 
     def _read_until_fault(self) -> Optional[str]:
         """Read and hand over frames; return why a live source must be reopened, or None at the end."""

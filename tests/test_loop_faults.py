@@ -197,6 +197,28 @@ def test_lost_stream_message_without_cable():
     assert "cable" not in str(error)
 
 
+class _StreamCamera(ScriptedCamera):
+    """A stand-in whose failed open raises the error an OpenCV stream raises: its name, reason and hint."""
+
+    def open(self):
+        try:
+            super().open()
+        except SourceError:
+            raise SourceError(f"{self.description}: cannot open it through OpenCV (FFMPEG). {self.hint}") from None
+
+
+def test_lost_stream_message_says_each_part_once():
+    from lince.runtime.sources import make_source
+
+    camera = _StreamCamera(fps=50.0, sessions=[Session(good=2, then="fail")], open_results=[True, False])
+    camera.hint = make_source("http://127.0.0.1:9/video.mjpg").hint
+    _capture, _frames, error = run_capture(camera)
+    message = str(error)
+    assert message.count(camera.description) == 1
+    assert message.count("Check the URL") == 1
+    assert "(cannot open it through OpenCV (FFMPEG))." in message
+
+
 def test_hung_capture_warns_once_when_stopped_twice(caplog):
     camera = HangingCamera(good=2, hang_seconds=2.0, fps=50.0)
     recovery = RecoverySettings(hang_timeout=0.3)

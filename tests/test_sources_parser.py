@@ -145,3 +145,11 @@ def test_picamera2_missing_module_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "picamera2", None)
     with pytest.raises(MissingDependencyError, match="python3-picamera2"):
         make_source("picamera2").open()
+
+
+def test_mistyped_url_scheme_is_named():
+    with pytest.raises(SourceError) as error:
+        parse_source("rtps://camera.local/stream")
+    message = str(error.value)
+    assert "unknown URL scheme 'rtps'" in message
+    assert "rtsp://" in message

@@ -6,14 +6,22 @@ Each command lives in its own module and is imported only when it runs, so
 
 import importlib
 import logging
+import os
 import sys
 
-import click
+# OpenCV and its FFmpeg backend print warnings of their own (a camera index
+# that does not exist, a refused stream connection) before lince's one-line
+# error says the same. They read these variables when cv2 loads, so they are
+# set before any import of lince.runtime; a user's own values win.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 
-from lince._version import __version__
-from lince.cli.log_format import UserFormatter
-from lince.i18n import _, setup_language
-from lince.runtime.errors import LinceError
+import click  # noqa: E402
+
+from lince._version import __version__  # noqa: E402
+from lince.cli.log_format import UserFormatter  # noqa: E402
+from lince.i18n import _, setup_language  # noqa: E402
+from lince.runtime.errors import LinceError  # noqa: E402
 
 # Help texts are translated when the decorators run, so the language is set
 # up before any command is defined.

@@ -102,6 +102,11 @@ def parse_source(text) -> SourceSpec:
         return SourceSpec(FOLDER, path, text)
     if path.is_file():
         return SourceSpec(VIDEO, path, text)
+    if scheme:
+        # "rtps://..." is a mistyped URL far more often than a file name.
+        known = [s[:-3] for s in STREAM_SCHEMES] + sorted(_REGISTERED)
+        raise SourceError(_("--source {source!r}: unknown URL scheme {scheme!r}; use one of {known}").format(
+            source=text, scheme=scheme.group(1), known=", ".join(f"{name}://" for name in known)))
     raise SourceError(_(
         "--source {source!r}: not a camera index (0, 1, ...), a device (/dev/video0), 'picamera2', "
         "a GStreamer pipeline ('... ! appsink'), an RTSP/HTTP URL, a video file or a folder of images "
