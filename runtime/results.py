@@ -1,6 +1,6 @@
 """The result of classifying one camera frame, as the robot receives it."""
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import List, Optional
 
 from lince.runtime.classifier import Prediction
@@ -42,4 +42,11 @@ class FrameResult:
 
     def to_dict(self) -> dict:
         """Return a JSON-serialisable dict (top-k as a list of objects)."""
-        return asdict(self)
+        # What dataclasses.asdict returns, built directly: asdict deep-copies
+        # every field and costs about 30 us per result, paid for each output.
+        record = {name: getattr(self, name) for name in _FIELD_NAMES}
+        record["top_k"] = [{"index": p.index, "label": p.label, "score": p.score} for p in self.top_k]
+        return record
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(FrameResult))

@@ -1,6 +1,7 @@
 """Output specifications, the publish gate and the message formats, without any network."""
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -188,3 +189,52 @@ def test_line_format_unknown_stable_index():
     assert line_format.format(unknown) == "-1,0.20\n"
     assert line_format.format(daisy) == "985,0.75\n"
     assert line_format.format(raw) == "985,0.25\n"
+
+
+def test_to_dict_matches_dataclass_asdict():
+    import dataclasses
+
+    result = make_result(4, "daisy")
+    result = dataclasses.replace(result, top_k=[Prediction(7, "daisy", 0.9), Prediction(2, "rose", 0.05)],
+                                 stable_index=7)
+    assert result.to_dict() == dataclasses.asdict(result)
+
+
+def test_result_json_encodes_each_result_once():
+    first, second = make_result(1, "daisy"), make_result(2, "rose")
+    text = result_json(first)
+    assert result_json(first) is text
+    assert json.loads(result_json(second))["stable_label"] == "rose"
+    assert json.loads(result_json(first))["stable_label"] == "daisy"
+
+
+def test_preview_takes_frames_at_its_own_rate():
+    from lince.runtime.outputs import Outputs
+    from lince.runtime.outputs.worker import Sink
+
+    class Recorder(Sink):
+        name = "recorder"
+        gated = False
+        wants_frames = True
+        max_frame_rate = 10.0
+
+        def __init__(self):
+            self.items = []
+
+        def send(self, result, frame):
+            self.items.append((result.frame_number, frame is not None))
+
+    sink = Recorder()
+    outputs = Outputs([sink], PublishGate())
+    frame = np.zeros((4, 4, 3), np.uint8)
+    start = time.monotonic()
+    for number in range(50):
+        outputs.publish(make_result(number, "daisy"), frame)
+        time.sleep(0.01)
+    elapsed = time.monotonic() - start
+    outputs.close(timeout=2)
+    # Every result arrives; frames come at most 10 per second, the first at once.
+    assert [number for number, _has in sink.items] == list(range(50))
+    framed = sum(has for _number, has in sink.items)
+    assert sink.items[0][1]
+    assert 3 <= framed <= 10 * elapsed + 2

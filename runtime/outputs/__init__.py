@@ -47,8 +47,9 @@ class Outputs:
     """The open outputs of one camera loop; usable as a context manager.
 
     ``--on-change`` and ``--rate`` apply to the message channels (stdout,
-    UDP, serial, MQTT). The preview server gets every frame, because it shows
-    the current state rather than a stream of messages.
+    UDP, serial, MQTT). The preview server gets every result, because it shows
+    the current state rather than a stream of messages, and frames at up to
+    twice the rate its stream shows.
     """
 
     def __init__(self, sinks: Sequence[Sink], gate: PublishGate):
@@ -66,11 +67,12 @@ class Outputs:
             return
         admitted = self.gate.select(result)
         frame_copy = None
+        now = time.monotonic()
         for worker in self.workers:
             if worker.sink.gated and admitted is None:
                 continue
             frame = None
-            if worker.sink.wants_frames and frame_bgr is not None:
+            if worker.sink.wants_frames and frame_bgr is not None and worker.frame_due(now):
                 # The camera may reuse its buffer for the next frame.
                 if frame_copy is None:
                     frame_copy = frame_bgr.copy()

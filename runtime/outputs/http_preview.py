@@ -183,6 +183,9 @@ class HttpPreviewSink(Sink):
 
     gated = False
     wants_frames = True
+    # The stream shows at most STREAM_MAX_FPS; copying every frame of a fast
+    # loop for it would cost the loop a 640x480 copy per frame.
+    max_frame_rate = 2 * STREAM_MAX_FPS
     # Only the newest frame matters to a viewer.
     queue_size = 2
 

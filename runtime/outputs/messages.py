@@ -34,7 +34,19 @@ def result_record(result: FrameResult) -> Dict[str, Any]:
 
 def result_json(result: FrameResult) -> str:
     """Return one compact JSON object (no newline) for ``result``."""
-    return json.dumps(result_record(result), ensure_ascii=False, separators=(",", ":"))
+    global _last_json
+    # Every JSON output (stdout, UDP, MQTT) encodes the same result in turn:
+    # the text of the last one is kept. Output threads may race here, but
+    # each reads and writes the pair whole, so at worst a result is encoded twice.
+    last = _last_json
+    if last[0] is result:
+        return last[1]
+    text = json.dumps(result_record(result), ensure_ascii=False, separators=(",", ":"))
+    _last_json = (result, text)
+    return text
+
+
+_last_json = (None, "")
 
 
 def _plain(value):

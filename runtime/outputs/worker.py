@@ -47,6 +47,9 @@ class Sink:
         gated: whether ``--on-change`` and ``--rate`` apply. A preview server
             shows the current state, so it receives every frame.
         wants_frames: whether ``send`` needs the camera frame.
+        max_frame_rate: frames per second the sink needs at most; the
+            frames in between are not copied for it (its results still
+            arrive). ``None``: every frame.
         queue_size: results kept while the channel is slow or down.
         reopen_on_failure: whether a failed ``send`` closes the sink so that
             the retry opens it again. A client that reconnects by itself
@@ -57,6 +60,7 @@ class Sink:
     name = "output"
     gated = True
     wants_frames = False
+    max_frame_rate: Optional[float] = None
     queue_size = 64
     reopen_on_failure = True
     max_retry_delay = 10.0
@@ -107,10 +111,27 @@ class SinkWorker:
         self._is_open = False
         self._gone = False
         self._dropped_reported = 0
+        self._next_frame_at = 0.0
+        # Whether the thread waits for the next result (not in a retry delay).
+        self._idle = False
         # Monotonic time of the last report of each kind (failure, drops, rejected).
         self._last_report = {}
         self._thread = threading.Thread(target=self._run, name=f"lince-output-{sink.name}", daemon=True)
         self._thread.start()
+
+    def frame_due(self, now: float) -> bool:
+        """Return whether the sink takes a frame at monotonic time ``now``, and count it if so."""
+        rate = self.sink.max_frame_rate
+        if rate is None:
+            return True
+        if now < self._next_frame_at:
+            return False
+        # Scheduled from the last due time rather than from now, so a loop a
+        # little faster than the rate still gives about the rate. After a
+        # pause the schedule restarts at half a period from now.
+        period = 1.0 / rate
+        self._next_frame_at = max(self._next_frame_at, now - period / 2) + period
+        return True
 
     def put(self, item: Item) -> None:
         """Queue ``item`` without blocking; drop the oldest queued item when full."""
@@ -120,7 +141,10 @@ class SinkWorker:
             if len(self._queue) == self._queue.maxlen:
                 self.dropped += 1
             self._queue.append(item)
-            self._condition.notify()
+            if self._idle:
+                # Only a thread waiting for results needs waking: one in a
+                # retry delay would wake for every frame of a broken channel.
+                self._condition.notify()
 
     def close(self, deadline: float) -> None:
         """Ask the thread to send what is queued and stop by ``deadline`` (monotonic)."""
@@ -157,7 +181,9 @@ class SinkWorker:
             while not self._queue:
                 if self._closing or self._gone:
                     return None
+                self._idle = True
                 self._condition.wait()
+                self._idle = False
             if self._gone or time.monotonic() > self._deadline:
                 self._queue.clear()
                 return None
