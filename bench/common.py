@@ -33,6 +33,13 @@ VIDEO = FIXTURES / "videos" / "slideshow_640x480_30fps.mp4"
 logger = logging.getLogger("bench")
 
 
+def resident_mb() -> float:
+    """Return this process's resident memory in MiB."""
+    with open("/proc/self/statm") as file:
+        pages = int(file.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def require_fixtures() -> None:
     """Exit with a clear message when the shared fixtures are absent."""
     if not LITE0_KERAS.exists():

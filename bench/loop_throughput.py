@@ -20,7 +20,6 @@ goal is missed.
 """
 
 import argparse
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -30,10 +29,10 @@ from typing import List
 import cv2
 import numpy as np
 
+import common
 from lince.runtime import Classifier, LoopSettings, Pipeline
 from lince.runtime.sources import FrameSource
 
-FIXTURES = Path(os.environ.get("LINCE_FIXTURES", Path(__file__).resolve().parents[2] / "shared" / "fixtures"))
 RATIO_GOAL = 0.90
 GROWTH_GOAL_MB = 5.0
 WARM_UP_FRAMES = 500
@@ -68,12 +67,6 @@ class MemoryFrames(FrameSource):
         frame = self.frames[self.delivered % len(self.frames)]
         self.delivered += 1
         return frame
-
-
-def resident_mb() -> float:
-    with open("/proc/self/statm") as file:
-        pages = int(file.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def time_invokes(classifier: Classifier, frame, count: int) -> float:
@@ -120,23 +113,23 @@ def measure(classifier: Classifier, source: MemoryFrames, frames: int, rounds: i
         results = iter(pipeline)
         time_loop_frames(results, WARM_UP_FRAMES)
         time_invokes(classifier, source.frames[0], 20)
-        warm_rss = resident_mb()
+        warm_rss = common.resident_mb()
         for _round in range(rounds):
             # The loop is paused between rounds, so invoke() has the interpreter to itself.
             invoke_fps.append(per_round / time_invokes(classifier, source.frames[0], per_round))
             loop_fps.append(per_round / time_loop_frames(results, per_round))
-        end_rss = resident_mb()
+        end_rss = common.resident_mb()
     return Measurement(loop_fps, invoke_fps, warm_rss, end_rss)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=FIXTURES / "models" / "mobilenet_v2_1.0_224_quant.tflite")
+    parser.add_argument("--model", type=Path, default=common.FIXTURES / "models" / "mobilenet_v2_1.0_224_quant.tflite")
     parser.add_argument("--labels", type=Path)
     parser.add_argument("--frames", type=int, default=10000)
     parser.add_argument("--threads", type=int)
     parser.add_argument("--rounds", type=int, default=40)
-    parser.add_argument("--video", type=Path, default=FIXTURES / "videos" / "slideshow_640x480_30fps.mp4")
+    parser.add_argument("--video", type=Path, default=common.VIDEO)
     args = parser.parse_args()
     for path in (args.model, args.video):
         if not path.exists():

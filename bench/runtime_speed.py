@@ -46,6 +46,23 @@ def keras_path(network: str):
     return common.LITE0_KERAS if network == "efficientnet-lite0" else common.zoo_keras(network)
 
 
+# The crop of every export and of the ONNX Runtime inputs: EfficientNet's evaluation crop.
+CROP, CROP_FRACTION = "center", 0.875
+
+
+def normalization_of(network: str):
+    """Return the input normalisation that ``network``'s Keras model expects."""
+    if network == "efficientnet-lite0":
+        return common.lite0_normalization()
+    return common.zoo_normalization(network)
+
+
+def onnx_preprocessing():
+    from lince.runtime.preprocess import Preprocessing
+
+    return Preprocessing(size=(224, 224), crop=CROP, crop_fraction=CROP_FRACTION)
+
+
 def exports(network: str, modes) -> dict:
     """Return ``{mode: .tflite path}`` of lince's exports of ``network``."""
     from lince.runtime.errors import LinceError
@@ -57,8 +74,8 @@ def exports(network: str, modes) -> dict:
         try:
             paths[mode] = common.export_tflite(
                 keras_path(network), network, mode,
-                normalization=common.lite0_normalization() if lite0 else common.zoo_normalization(network),
-                labels=common.IMAGENET_LABELS, crop="center", crop_fraction=0.875, allow_rejected=not lite0)
+                normalization=normalization_of(network), labels=common.IMAGENET_LABELS, crop=CROP,
+                crop_fraction=CROP_FRACTION, allow_rejected=not lite0)
         except LinceError as error:
             if mode in REQUIRED_MODES:
                 raise
@@ -69,7 +86,8 @@ def exports(network: str, modes) -> dict:
 
 def onnx_session(network: str, threads: int):
     """Convert the Keras model to ONNX with tf2onnx (cached) and open it in ONNX Runtime."""
-    import onnxruntime
+    # Raises ImportError before the slow conversion when ONNX Runtime is missing.
+    import onnxruntime  # noqa: F401
 
     path = common.CACHE_DIR / f"{network}.onnx"
     if not path.exists():
@@ -86,6 +104,7 @@ def onnx_session(network: str, threads: int):
 
 
 def open_onnx(path, threads: int):
+    """Open an ONNX model in ONNX Runtime's CPU provider with ``threads`` threads and every graph optimisation."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -128,12 +147,9 @@ def onnx_int8_session(network: str, threads: int):
 def calibration_inputs(network: str, count: int = 100):
     """Yield the calibration photos as the Keras model's input: prepared like lince's export, then normalised."""
     from lince.calibration.dataset import load_calibration_images
-    from lince.runtime.preprocess import Preprocessing
 
-    normalization = (common.lite0_normalization() if network == "efficientnet-lite0"
-                     else common.zoo_normalization(network))
-    preprocessing = Preprocessing(size=(224, 224), crop="center", crop_fraction=0.875)
-    for image in load_calibration_images(common.PHOTOS, preprocessing, count).images:
+    normalization = normalization_of(network)
+    for image in load_calibration_images(common.PHOTOS, onnx_preprocessing(), count).images:
         yield normalization.apply(image)[np.newaxis].astype(np.float32)
 
 
@@ -190,13 +206,12 @@ class OnnxClassifier:
 
     def __init__(self, session, network: str):
         from lince.runtime.metadata import read_labels_file
-        from lince.runtime.preprocess import Preprocessing
 
         self.session = session
         self.model_path = f"{network} (ONNX Runtime)"
         self.labels = read_labels_file(common.IMAGENET_LABELS)
-        self.preprocessing = Preprocessing(size=(224, 224), crop="center", crop_fraction=0.875)
-        self.normalization = common.lite0_normalization()
+        self.preprocessing = onnx_preprocessing()
+        self.normalization = normalization_of(network)
         self.input_name = session.get_inputs()[0].name
 
     def classify(self, frame_bgr, top_k: int = 5):

@@ -86,12 +86,6 @@ def export_in_child():
     return done.stdout.strip().splitlines()[-1]
 
 
-def resident_mb() -> float:
-    """Return this process's resident memory, the floor of every child's peak figure."""
-    with open("/proc/self/statm") as file:
-        return int(file.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
 def imports_tensorflow(command) -> bool:
     """Run a ``python -m lince`` command with ``-X importtime`` and return whether TensorFlow was imported."""
     done = subprocess.run([sys.executable, "-X", "importtime", *command[1:]], capture_output=True, text=True,
@@ -126,7 +120,8 @@ def main() -> None:
     run_command = commands["lince run (LiteRT)"][0]
     run_imports_tf = imports_tensorflow(run_command)
 
-    floor = resident_mb()
+    # This process's memory is the floor of every child's peak figure.
+    floor = common.resident_mb()
     if floor > 0.5 * min(f["peak_rss_mb"] for f in figures.values()):
         common.logger.warning("this process uses %.0f MiB, which every peak figure includes", floor)
     text = summary(figures, run_imports_tf, args.repeat)

@@ -56,9 +56,9 @@ def _bin_index(milliseconds: float) -> int:
     Computed from the logarithm because it runs four times per frame, right
     after inference, when NumPy's call overhead is at its highest (cold caches).
     """
-    if not milliseconds > _LOWEST_MS:  # also catches NaN
+    if milliseconds <= _LOWEST_MS:
         return 0
-    if milliseconds > _EDGES_MS[-1]:
+    if not milliseconds <= _EDGES_MS[-1]:  # also NaN, which searchsorted sorts last
         return _EDGES_MS.size
     index = math.ceil(math.log10(milliseconds / _LOWEST_MS) * _BINS_PER_DECADE)
     # Rounding in the logarithm can put a value next to an edge one bin off.

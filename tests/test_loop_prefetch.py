@@ -8,6 +8,7 @@ import pytest
 
 from lince.runtime.capture import PrefetchReader
 from lince.runtime.sources.base import FrameSource
+from outputs_support import wait_until
 
 
 class CountingFile(FrameSource):
@@ -38,15 +39,7 @@ class CountingFile(FrameSource):
         self.closed.set()
 
 
-def wait_until(condition, timeout=5.0):
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError("condition not reached")
-        time.sleep(0.005)
-
-
-def test_every_frame_arrives_in_order_and_prepared():
+def test_frames_arrive_in_order_prepared():
     source = CountingFile(50)
     reader = PrefetchReader(source, prepare=lambda image: image[:2, :2] + 1).start()
     frames = []
@@ -54,16 +47,17 @@ def test_every_frame_arrives_in_order_and_prepared():
         frames.append(frame)
     assert [f.number for f in frames] == list(range(50))
     assert [int(f.image[0, 0, 0]) for f in frames] == list(range(50))
-    assert all(int(f.prepared[0, 0, 0]) == f.number + 1 and f.prepared.shape == (2, 2, 3) for f in frames)
+    assert [int(f.prepared[0, 0, 0]) for f in frames] == [f.number + 1 for f in frames]
+    assert all(f.prepared.shape == (2, 2, 3) for f in frames)
     assert source.closed.wait(2.0)
 
 
-def test_reader_sleeps_until_the_buffer_drains_to_low_water():
+def test_reader_refills_at_low_water():
     source = CountingFile(100)
     reader = PrefetchReader(source, depth=6, low_water=2).start()
     try:
         # Six frames in the buffer and the seventh in the reader's hand.
-        wait_until(lambda: source.reads == 7)
+        assert wait_until(lambda: source.reads == 7, timeout=5.0, interval=0.005)
         time.sleep(0.1)
         assert source.reads == 7
         for _ in range(3):
@@ -73,14 +67,14 @@ def test_reader_sleeps_until_the_buffer_drains_to_low_water():
         assert source.reads == 7
         reader.next_frame()
         # Down to two: the reader refills up to the depth again in one burst.
-        wait_until(lambda: source.reads == 11)
+        assert wait_until(lambda: source.reads == 11, timeout=5.0, interval=0.005)
         time.sleep(0.1)
         assert source.reads == 11
     finally:
         reader.stop()
 
 
-def test_read_error_reaches_the_consumer_after_the_good_frames():
+def test_read_error_follows_good_frames():
     reader = PrefetchReader(CountingFile(100, fail_at=3)).start()
     numbers = [reader.next_frame().number for _ in range(3)]
     with pytest.raises(OSError, match="damaged frame"):
@@ -88,16 +82,16 @@ def test_read_error_reaches_the_consumer_after_the_good_frames():
     assert numbers == [0, 1, 2]
 
 
-def test_stop_ends_a_full_reader_and_closes_the_source():
+def test_stop_closes_full_reader():
     source = CountingFile(10 ** 6)
     reader = PrefetchReader(source).start()
-    wait_until(lambda: source.reads == 9)
+    assert wait_until(lambda: source.reads == 9, timeout=5.0, interval=0.005)
     reader.stop(timeout=2.0)
     assert source.closed.wait(2.0)
     assert source.reads == 9
 
 
-def test_next_frame_returns_none_on_stop_event_and_deadline():
+def test_next_frame_none_on_stop():
     reader = PrefetchReader(CountingFile(0)).start()
     # An empty source ends at once.
     assert reader.next_frame() is None
