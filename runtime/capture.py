@@ -349,8 +349,8 @@ class PrefetchReader:
 
     The reader refills the buffer in bursts: once full, it sleeps until the
     loop has taken all but ``low_water`` frames. Waking it for every frame
-    would cost a thread switch per frame, and on a small board each switch
-    takes a core away from the interpreter's threads mid-inference.
+    would cost a thread switch per frame, and on a two-core machine each
+    switch takes a core away from the interpreter's threads mid-inference.
 
     Args:
         source: an opened file or folder source; this object closes it.
@@ -366,7 +366,7 @@ class PrefetchReader:
 
     def __init__(self, source: FrameSource, prepare=None, depth: int = 8, low_water: int = 2):
         if not 0 <= low_water < depth:
-            raise ValueError("low_water must be at least 0 and less than depth")
+            raise ValueError(f"invalid low_water {low_water}: give a value from 0 to depth - 1 ({depth - 1})")
         self.source = source
         self._prepare = prepare
         self._depth = depth

@@ -61,7 +61,7 @@ def test_input_quantization_normalises_pixels(colour_exports, name):
     scale, zero_point = classifier.input_quantization
     table = classifier._pixel_table
     quantized = np.arange(256) if table is None else table.astype(np.int64)
-    # Each pixel's tensor value stands for (pixel - 127.5) / 127.5 to within
+    # Each pixel's tensor value represents (pixel - 127.5) / 127.5 to within
     # half a quantization step, inside the range calibration saw.
     real = (quantized - zero_point) * scale
     inside = (real > -1 + scale) & (real < 1 - scale)
@@ -80,7 +80,7 @@ def test_uint8_and_int8_inputs_agree(colour_exports):
         np.testing.assert_allclose(probabilities_u8, probabilities_i8, atol=1e-6)
 
 
-def test_unfolded_exports_match_float(colour_exports):
+def test_integer_input_exports_match_float(colour_exports):
     exports, _images = colour_exports
     for name in ("uint8", "int8"):
         comparison = exports[name].comparison

@@ -11,7 +11,7 @@ import sys
 
 # OpenCV and its FFmpeg backend print warnings of their own (a camera index
 # that does not exist, a refused stream connection) before lince's one-line
-# error says the same. They read these variables when cv2 loads, so they are
+# error reports the same. They read these variables when cv2 loads, so they are
 # set before any import of lince.runtime; a user's own values win.
 os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET

@@ -45,7 +45,7 @@ class Sink:
 
     Attributes:
         gated: whether ``--on-change`` and ``--rate`` apply. A preview server
-            shows the current state, so it receives every frame.
+            shows the current state, so it receives every result.
         wants_frames: whether ``send`` needs the camera frame.
         max_frame_rate: frames per second the sink needs at most; the
             frames in between are not copied for it (its results still
